@@ -1,0 +1,5 @@
+"""delivery-platform: one stack of the container delivery platform (see README.md)."""
+
+from components.program import main
+
+main()

@@ -1,0 +1,1 @@
+"""delivery-platform: Pulumi components for a container delivery platform on GKE."""

@@ -1,0 +1,171 @@
+"""The whole stack's configuration and its loader."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+
+from .base import ConfigModel, CrossFieldError, FieldProblem, check
+from .cluster import ClusterConfig, GkeStandardConfig, RenderCluster
+from .delivery import ArgoCDConfig, JenkinsConfig
+from .workloads import AppConfig, EnvironmentConfig, RegistryConfig
+
+PROJECT = "delivery-platform"
+
+
+def _default_environments() -> list[EnvironmentConfig]:
+    return [EnvironmentConfig(name=name) for name in ("test", "uat", "prod")]
+
+
+class StackConfig(ConfigModel):
+    """Everything under the `delivery-platform:` namespace of a stack file."""
+
+    cluster: ClusterConfig = Field(default_factory=lambda: RenderCluster(kind="render"))
+    # Pulumi `protect` on the resources whose loss loses data (cluster, backups).
+    protect: bool = False
+    environments: list[EnvironmentConfig] = Field(default_factory=_default_environments, min_length=1)
+    registry: RegistryConfig | None = None
+    jenkins: JenkinsConfig = Field(default_factory=JenkinsConfig)
+    argocd: ArgoCDConfig = Field(default_factory=ArgoCDConfig)
+    apps: list[AppConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> StackConfig:
+        check(
+            reference_problems(
+                [env.name for env in self.environments],
+                [(app.name, app.environment) for app in self.apps],
+            )
+        )
+        return self
+
+    def warnings(self) -> list[str]:
+        """Allowed but risky settings, reported at load time."""
+        found = []
+        if isinstance(self.cluster, GkeStandardConfig) and (sla := self.cluster.sla_warning()):
+            found.append(sla)
+        return found
+
+
+def reference_problems(env_names: list[Any], apps: list[tuple[Any, Any]]) -> list[FieldProblem]:
+    """Rules across sections: unique environments, apps placed in a declared
+    environment, and one app of a name per environment."""
+    problems = [
+        FieldProblem(f"environments[{i}].name", f"duplicate environment {name!r}")
+        for i, name in enumerate(env_names)
+        if name in env_names[:i]
+    ]
+    seen: set[tuple[Any, Any]] = set()
+    for i, (name, environment) in enumerate(apps):
+        if environment not in env_names:
+            problems.append(FieldProblem(f"apps[{i}].environment", f"{environment!r} is not one of environments {env_names}"))
+        if (name, environment) in seen:
+            problems.append(FieldProblem(f"apps[{i}].name", f"duplicate app {name!r} in environment {environment!r}"))
+        seen.add((name, environment))
+    return problems
+
+
+def _raw_reference_problems(data: Mapping[str, Any]) -> list[FieldProblem]:
+    """The same rules on unvalidated input, so they are reported together with the
+    field errors instead of only after those are fixed."""
+    environments = data.get("environments")
+    if environments is None:
+        env_names: list[Any] = [env.name for env in _default_environments()]
+    elif isinstance(environments, list):
+        env_names = [env.get("name") for env in environments if isinstance(env, Mapping)]
+        if len(env_names) != len(environments):
+            return []
+    else:
+        return []
+    apps = data.get("apps")
+    if not isinstance(apps, list) or not all(isinstance(app, Mapping) for app in apps):
+        return []
+    hashable = (str, int, float, bool, type(None))
+    pairs = [(app.get("name"), app.get("environment")) for app in apps]
+    if not all(isinstance(part, hashable) for pair in pairs for part in pair):
+        return []
+    if not all(isinstance(name, hashable) for name in env_names):
+        return []
+    return reference_problems(env_names, pairs)
+
+
+# Plainer wording than pydantic's for the errors users meet most.
+_PLAIN_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "less_than_equal": lambda ctx: f"must be <= {ctx['le']}",
+    "greater_than_equal": lambda ctx: f"must be >= {ctx['ge']}",
+    "less_than": lambda ctx: f"must be < {ctx['lt']}",
+    "greater_than": lambda ctx: f"must be > {ctx['gt']}",
+    "literal_error": lambda ctx: f"must be one of {ctx['expected']}",
+    "missing": lambda ctx: "is required",
+    "union_tag_invalid": lambda ctx: f"{ctx['discriminator']} {ctx['tag']!r} is not one of {ctx['expected_tags']}",
+    "union_tag_not_found": lambda ctx: f"{ctx['discriminator']} is required (one of the supported kinds)",
+    "extra_forbidden": lambda ctx: "unknown key (check the spelling against the README's config reference)",
+}
+
+
+class ConfigError(Exception):
+    """The stack configuration is invalid; the message lists every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+def _join(path: str, part: str | int) -> str:
+    if isinstance(part, int):
+        return f"{path}[{part}]"
+    return f"{path}.{part}" if path else part
+
+
+def _user_path(loc: tuple[str | int, ...], data: Any) -> str:
+    """Render a pydantic error location as the key the user wrote. Tagged unions add
+    their tag to the location (`strategy.canary.weight`); the user never wrote it, so
+    it is dropped by walking the input alongside."""
+    path, node = "", data
+    for part in loc:
+        if isinstance(part, int):
+            path = _join(path, part)
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            continue
+        if isinstance(node, Mapping) and part not in node and part in node.values():
+            continue
+        path = _join(path, part)
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return path
+
+
+def _messages(error: ValidationError, data: Any) -> list[str]:
+    problems = []
+    for item in error.errors(include_url=False):
+        path = _user_path(item["loc"], data)
+        cause = (item.get("ctx") or {}).get("error")
+        if isinstance(cause, CrossFieldError):
+            problems += [f"{PROJECT}:{_join(path, p.path) if path else p.path}: {p.message}" for p in cause.problems]
+            continue
+        plain = _PLAIN_MESSAGES.get(item["type"])
+        message = plain(item.get("ctx") or {}) if plain else item["msg"].removeprefix("Value error, ")
+        problems.append(f"{PROJECT}:{path}: {message}" if path else f"{PROJECT}: {message}")
+    return problems
+
+
+def validate_stack_config(data: Mapping[str, Any]) -> StackConfig:
+    """Validate raw stack config (top-level keys without the project prefix).
+    Raises ConfigError naming every bad key."""
+    try:
+        return StackConfig.model_validate(dict(data))
+    except ValidationError as error:
+        problems = _messages(error, data)
+        if not any(item["loc"] == () for item in error.errors()):
+            problems += [f"{PROJECT}:{p.path}: {p.message}" for p in _raw_reference_problems(data)]
+        raise ConfigError(list(dict.fromkeys(problems))) from None
+
+CONFIG_KEYS = tuple(field.alias or name for name, field in StackConfig.model_fields.items())
+
+
+def load_stack_config(get_object: Callable[[str], Any]) -> StackConfig:
+    """Read every known key through `get_object` (pulumi.Config(PROJECT).get_object)."""
+    raw = {key: value for key in CONFIG_KEYS if (value := get_object(key)) is not None}
+    return validate_stack_config(raw)

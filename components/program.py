@@ -8,11 +8,23 @@ from .config import PROJECT, ConfigError, StackConfig, load_stack_config
 from .platform import Platform
 
 
+def _stack_config_values() -> tuple[dict[str, str], set[str]]:
+    """Every config value of the stack and the keys that are secrets, wherever the
+    runtime holds them (explicitly set values win over the PULUMI_CONFIG environment).
+    The SDK exposes no public way to list config keys, and unknown keys must be
+    reported, so this reads the runtime's own store."""
+    from pulumi.runtime import config as runtime_config
+
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secrets = set(runtime_config.get_config_secret_keys_env()) | runtime_config._SECRET_KEYS.get()
+    return values, secrets
+
+
 def load() -> StackConfig:
     """Validate the stack config; a bad config ends the run with one message that
     names every bad key, before any resource is registered."""
     try:
-        config = load_stack_config(pulumi.Config(PROJECT).get_object)
+        config = load_stack_config(*_stack_config_values())
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
     for warning in config.warnings():

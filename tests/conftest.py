@@ -47,8 +47,8 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.recorded: list[Registered] = []
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
             self.recorded.append(
@@ -105,7 +105,7 @@ class ProgramRunner:
         values.update({f"{PROJECT}:{key}": value for key, value in (secrets or {}).items()})
         pulumi.runtime.set_all_config(values, [f"{PROJECT}:{key}" for key in (secrets or {})])
         self.last_graph = Graph(monitor.recorded)
-        pulumi.runtime.mocks.test(program)()
+        pulumi.runtime.mocks.test(program)()  # type: ignore[no-untyped-call]
         return self.last_graph
 
 

@@ -14,8 +14,24 @@ from pydantic.alias_generators import to_camel
 # image when the tag is re-pushed (pods only pull on creation), so a deploy that
 # changes nothing but the image behind such a tag silently does nothing.
 MUTABLE_TAGS = frozenset(
-    {"latest", "stable", "main", "master", "dev", "develop", "edge", "nightly",
-     "head", "canary", "release", "prod", "production", "staging", "test", "current"}
+    {
+        "latest",
+        "stable",
+        "main",
+        "master",
+        "dev",
+        "develop",
+        "edge",
+        "nightly",
+        "head",
+        "canary",
+        "release",
+        "prod",
+        "production",
+        "staging",
+        "test",
+        "current",
+    }
 )
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -105,8 +121,7 @@ def parse_image(value: str) -> ImageRef:
     tag, digest = match["tag"], match["digest"]
     if not tag and not digest:
         raise ValueError(
-            f"{value!r} has no tag or digest; pin an immutable tag (build number, "
-            "commit) or a sha256 digest"
+            f"{value!r} has no tag or digest; pin an immutable tag (build number, commit) or a sha256 digest"
         )
     if tag and not digest and tag.lower() in MUTABLE_TAGS:
         raise ValueError(

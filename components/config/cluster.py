@@ -94,9 +94,7 @@ class NodePoolConfig(ConfigModel):
     def _sizes(self) -> NodePoolConfig:
         problems = []
         if self.min_nodes > self.max_nodes:
-            problems.append(
-                FieldProblem("minNodes", f"{self.min_nodes} is greater than maxNodes {self.max_nodes}")
-            )
+            problems.append(FieldProblem("minNodes", f"{self.min_nodes} is greater than maxNodes {self.max_nodes}"))
         if self.initial_nodes is not None and not self.min_nodes <= self.initial_nodes <= self.max_nodes:
             problems.append(FieldProblem("initialNodes", "must lie between minNodes and maxNodes"))
         if self.upgrade_strategy == "surge" and self.max_surge == 0 and self.max_unavailable == 0:
@@ -148,9 +146,7 @@ class _GkeCommon(ConfigModel):
 
 class GkeStandardConfig(_GkeCommon):
     kind: Literal["gke-standard"]
-    node_pools: list[NodePoolConfig] = Field(
-        default_factory=lambda: [NodePoolConfig(name="general")], min_length=1
-    )
+    node_pools: list[NodePoolConfig] = Field(default_factory=lambda: [NodePoolConfig(name="general")], min_length=1)
 
     def sla_warning(self) -> str | None:
         if not is_zone(self.location):

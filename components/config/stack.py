@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
@@ -60,7 +61,9 @@ def reference_problems(env_names: list[Any], apps: list[tuple[Any, Any]]) -> lis
     seen: set[tuple[Any, Any]] = set()
     for i, (name, environment) in enumerate(apps):
         if environment not in env_names:
-            problems.append(FieldProblem(f"apps[{i}].environment", f"{environment!r} is not one of environments {env_names}"))
+            problems.append(
+                FieldProblem(f"apps[{i}].environment", f"{environment!r} is not one of environments {env_names}")
+            )
         if (name, environment) in seen:
             problems.append(FieldProblem(f"apps[{i}].name", f"duplicate app {name!r} in environment {environment!r}"))
         seen.add((name, environment))
@@ -120,35 +123,51 @@ def _join(path: str, part: str | int) -> str:
     return f"{path}.{part}" if path else part
 
 
+def _is_union_member(part: str) -> bool:
+    """pydantic names the member of a plain union it tried (`int`, `str`,
+    `function-after[...]`, a model class name); users never write those."""
+    return "[" in part or part in {"int", "str", "float", "bool", "list", "dict", "none"} or part[:1].isupper()
+
+
 def _user_path(loc: tuple[str | int, ...], data: Any) -> str:
-    """Render a pydantic error location as the key the user wrote. Tagged unions add
-    their tag to the location (`strategy.canary.weight`); the user never wrote it, so
-    it is dropped by walking the input alongside."""
+    """Render a pydantic error location as the key the user wrote. Unions add the tag
+    or member they tried to the location (`strategy.canary.weight`, `maxSurge.int`);
+    the user never wrote those, so they are dropped by walking the input alongside."""
     path, node = "", data
     for part in loc:
         if isinstance(part, int):
             path = _join(path, part)
             node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
             continue
-        if isinstance(node, Mapping) and part not in node and part in node.values():
+        if isinstance(node, Mapping) and part in node:
+            path = _join(path, part)
+            node = node[part]
+            continue
+        if not isinstance(node, Mapping) or part in node.values() or _is_union_member(part):
             continue
         path = _join(path, part)
-        node = node.get(part) if isinstance(node, Mapping) else None
+        node = None
     return path
 
 
 def _messages(error: ValidationError, data: Any) -> list[str]:
-    problems = []
+    by_path: dict[str, list[str]] = {}
     for item in error.errors(include_url=False):
         path = _user_path(item["loc"], data)
         cause = (item.get("ctx") or {}).get("error")
         if isinstance(cause, CrossFieldError):
-            problems += [f"{PROJECT}:{_join(path, p.path) if path else p.path}: {p.message}" for p in cause.problems]
+            for problem in cause.problems:
+                by_path.setdefault(_join(path, problem.path) if path else problem.path, []).append(problem.message)
             continue
         plain = _PLAIN_MESSAGES.get(item["type"])
         message = plain(item.get("ctx") or {}) if plain else item["msg"].removeprefix("Value error, ")
-        problems.append(f"{PROJECT}:{path}: {message}" if path else f"{PROJECT}: {message}")
-    return problems
+        by_path.setdefault(path, []).append(message)
+    # One line per key: a value rejected by every member of a union gets one line
+    # listing what each member expected.
+    return [
+        f"{PROJECT}:{path}: {' / '.join(dict.fromkeys(messages))}" if path else f"{PROJECT}: {' / '.join(messages)}"
+        for path, messages in by_path.items()
+    ]
 
 
 def validate_stack_config(data: Mapping[str, Any]) -> StackConfig:
@@ -162,10 +181,23 @@ def validate_stack_config(data: Mapping[str, Any]) -> StackConfig:
             problems += [f"{PROJECT}:{p.path}: {p.message}" for p in _raw_reference_problems(data)]
         raise ConfigError(list(dict.fromkeys(problems))) from None
 
-CONFIG_KEYS = tuple(field.alias or name for name, field in StackConfig.model_fields.items())
+
+def _decode(value: str) -> Any:
+    """Structured config arrives as JSON text; a plain word is kept as text."""
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
 
 
-def load_stack_config(get_object: Callable[[str], Any]) -> StackConfig:
-    """Read every known key through `get_object` (pulumi.Config(PROJECT).get_object)."""
-    raw = {key: value for key in CONFIG_KEYS if (value := get_object(key)) is not None}
-    return validate_stack_config(raw)
+def load_stack_config(raw: Mapping[str, str], secret_keys: Collection[str] = ()) -> StackConfig:
+    """Validate the stack's `delivery-platform:*` config values (JSON text as the engine
+    passes them). Unknown keys are errors, except secrets, which other settings name
+    (e.g. registry.passwordKey) and which are never validated or logged here."""
+    prefix = f"{PROJECT}:"
+    data = {
+        key.removeprefix(prefix): _decode(value)
+        for key, value in raw.items()
+        if key.startswith(prefix) and key not in secret_keys
+    }
+    return validate_stack_config(data)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The main job: `pulumi up` of the dev stack with the real engine and no cloud
+# credentials. The dev stack's cluster kind is `render`, so every Kubernetes object
+# is written as YAML under build/manifests. Extra arguments go to `pulumi up`.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_ROOT"
+bash scripts/setup.sh
+# shellcheck source=toolchain/env.sh
+source toolchain/env.sh
+
+pulumi stack select dev 2>/dev/null || pulumi stack init dev
+pulumi up --stack dev --yes --skip-preview "$@"
+echo "[dev] manifests rendered under $REPO_ROOT/build/manifests" >&2

@@ -1,0 +1,195 @@
+"""The stack config model and loader: both stack files load through the real loader,
+each documented rule rejects its bad example naming the key, and no invalid config
+ever escapes as anything but the one clear ConfigError."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.config import (
+    BlueGreenStrategy,
+    CanaryStrategy,
+    ConfigError,
+    GkeAutopilotConfig,
+    RenderCluster,
+    StackConfig,
+    validate_stack_config,
+)
+from components.program import load
+from tests.conftest import ProgramRunner, stack_file_config
+
+WEB = "registry.example.com/shop/web:1.4.2-b57"
+
+
+def rolling_app(**overrides: Any) -> dict[str, Any]:
+    return {"name": "web", "environment": "test", "image": WEB, "strategy": {"type": "rolling"}} | overrides
+
+
+def problems_of(data: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        validate_stack_config(data)
+    return caught.value.problems
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_files_load_through_the_real_loader(run_program: ProgramRunner, stack: str) -> None:
+    loaded: list[StackConfig] = []
+    run_program(lambda: loaded.append(load()), stack_file_config(stack), stack=stack)
+    assert len(loaded) == 1
+    raw = stack_file_config(stack)
+    assert loaded[0].cluster.kind == raw["cluster"]["kind"]
+    assert [app.name for app in loaded[0].apps] == [app["name"] for app in raw.get("apps", [])]
+
+
+def test_dev_stack_renders_without_a_cluster_and_uses_every_strategy() -> None:
+    config = validate_stack_config(stack_file_config("dev"))
+    assert isinstance(config.cluster, RenderCluster)
+    assert {app.strategy.type for app in config.apps} == {"recreate", "rolling", "blue-green", "canary"}
+
+
+def test_prod_stack_is_a_protected_regional_autopilot_cluster() -> None:
+    config = validate_stack_config(stack_file_config("prod"))
+    assert isinstance(config.cluster, GkeAutopilotConfig)
+    assert config.protect
+    assert config.cluster.deletion_protection
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param(
+            {"cluster": {"kind": "gke-autopilot", "project": "acme-prod", "location": "europe-west1-b"}},
+            "delivery-platform:cluster.location: Autopilot clusters are regional only",
+            id="autopilot-zonal",
+        ),
+        pytest.param(
+            {
+                "apps": [
+                    rolling_app(name="web"),
+                    {**rolling_app(name="shop"), "image": None, "strategy": {"type": "canary", "weight": 101}},
+                ]
+            },
+            "delivery-platform:apps[1].strategy.weight: must be <= 100",
+            id="canary-weight",
+        ),
+        pytest.param(
+            {
+                "apps": [
+                    {
+                        "name": "pay",
+                        "environment": "test",
+                        "strategy": {
+                            "type": "blue-green",
+                            "active": "purple",
+                            "blue": {"image": WEB},
+                            "green": {"image": WEB},
+                        },
+                    }
+                ]
+            },
+            "delivery-platform:apps[0].strategy.active: must be one of 'blue' or 'green'",
+            id="blue-green-colour",
+        ),
+        pytest.param(
+            {"apps": [rolling_app(name="Web_1")]},
+            "delivery-platform:apps[0].name: 'Web_1' is not a DNS label",
+            id="app-name-dns-label",
+        ),
+        pytest.param(
+            {"apps": [rolling_app(), rolling_app()]},
+            "delivery-platform:apps[1].name: duplicate app 'web' in environment 'test'",
+            id="app-name-unique",
+        ),
+        pytest.param(
+            {"apps": [rolling_app(image="registry.example.com/shop/web:latest")]},
+            "delivery-platform:apps[0].image: 'registry.example.com/shop/web:latest' uses the mutable tag 'latest'",
+            id="mutable-tag",
+        ),
+        pytest.param(
+            {"apps": [rolling_app(image="registry.example.com/shop/web")]},
+            "delivery-platform:apps[0].image: 'registry.example.com/shop/web' has no tag or digest",
+            id="untagged-image",
+        ),
+        pytest.param(
+            {"apps": [rolling_app(environment="staging")]},
+            "delivery-platform:apps[0].environment: 'staging' is not one of environments",
+            id="unknown-environment",
+        ),
+        pytest.param(
+            {"apps": [rolling_app(strategy={"type": "rolling", "maxSurge": 0, "maxUnavailable": "0%"})]},
+            "delivery-platform:apps[0].strategy.maxSurge: maxSurge and maxUnavailable cannot both be 0",
+            id="rolling-cannot-progress",
+        ),
+        pytest.param(
+            {"apps": [rolling_app(strategy={"type": "rolling", "maxSurgee": 1})]},
+            "delivery-platform:apps[0].strategy.maxSurgee: unknown key",
+            id="typo",
+        ),
+    ],
+)
+def test_each_rule_rejects_its_bad_example_naming_the_key(data: dict[str, Any], expected: str) -> None:
+    assert any(problem.startswith(expected) for problem in problems_of(data)), problems_of(data)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    data = {
+        "cluster": {"kind": "gke-autopilot", "project": "acme-prod", "location": "europe-west1-b"},
+        "apps": [rolling_app(), rolling_app(), {**rolling_app(name="x"), "replicas": -1}],
+    }
+    problems = problems_of(data)
+    paths = {problem.split(": ", 1)[0] for problem in problems}
+    assert paths == {
+        "delivery-platform:cluster.location",
+        "delivery-platform:apps[1].name",
+        "delivery-platform:apps[2].replicas",
+    }
+
+
+def test_zonal_standard_cluster_under_three_nodes_is_allowed_with_an_sla_warning() -> None:
+    config = validate_stack_config(
+        {
+            "cluster": {
+                "kind": "gke-standard",
+                "project": "acme-dev",
+                "location": "europe-west1-b",
+                "nodePools": [{"name": "general", "minNodes": 1, "maxNodes": 3}],
+            }
+        }
+    )
+    assert any("99.5%" in warning and "europe-west1-b" in warning for warning in config.warnings())
+    regional = validate_stack_config(
+        {
+            "cluster": {
+                "kind": "gke-standard",
+                "project": "acme-dev",
+                "location": "europe-west1",
+                "nodePools": [{"name": "general", "minNodes": 1, "maxNodes": 3}],
+            }
+        }
+    )
+    assert regional.warnings() == []
+
+
+def test_strategy_is_a_value_object_picked_by_type() -> None:
+    config = validate_stack_config(stack_file_config("dev"))
+    by_name = {app.name: app.strategy for app in config.apps}
+    assert isinstance(by_name["checkout"], BlueGreenStrategy)
+    assert isinstance(by_name["storefront"], CanaryStrategy)
+    with pytest.raises(ConfigError) as caught:
+        validate_stack_config({"apps": [rolling_app(strategy={"type": "canary", "maxSurge": 1})]})
+    assert "delivery-platform:apps[0].strategy.maxSurge: unknown key" in caught.value.problems[0]
+
+
+def test_bad_config_fails_the_run_with_one_message_and_registers_nothing(run_program: ProgramRunner) -> None:
+    from components.program import main
+
+    bad = copy.deepcopy(stack_file_config("dev"))
+    bad["apps"][3]["strategy"]["weight"] = 150
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program(main, bad, stack="dev")
+    assert "delivery-platform:apps[3].strategy.weight: must be <= 100" in str(caught.value)
+    assert run_program.last_graph.resources == []

@@ -7,7 +7,12 @@ import os
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .config import KubeconfigCluster, RenderCluster, StackConfig
+from .argocd import ArgoCD
+from .config import GkeAutopilotConfig, GkeStandardConfig, KubeconfigCluster, RenderCluster, StackConfig
+from .environment import Environment
+from .gke import GkeCluster
+from .jenkins import Jenkins
+from .workloads import AppWorkload, deploy_app
 
 
 class Platform(pulumi.ComponentResource):
@@ -15,6 +20,8 @@ class Platform(pulumi.ComponentResource):
     through one Kubernetes provider so no object ever lands in an ambient cluster."""
 
     provider: k8s.Provider
+    # The GKE cluster when the stack creates one.
+    cluster: GkeCluster | None
 
     def __init__(
         self,
@@ -27,20 +34,105 @@ class Platform(pulumi.ComponentResource):
         outputs: dict[str, pulumi.Input[object]] = {}
 
         # --- cluster ---
-        self.provider = self._kubernetes_provider(name, config)
+        self.cluster = None
+        if isinstance(config.cluster, GkeStandardConfig | GkeAutopilotConfig):
+            self.cluster = GkeCluster(
+                f"{name}-gke", config.cluster, protect=config.protect, opts=pulumi.ResourceOptions(parent=self)
+            )
+            self.provider = self.cluster.provider
+            outputs["clusterName"] = self.cluster.cluster_name
+            outputs["clusterEndpoint"] = self.cluster.endpoint
+            outputs["kubeconfig"] = self.cluster.kubeconfig
+        else:
+            self.provider = self._kubernetes_provider(name, config.cluster)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.provider)
 
         # --- environments and apps ---
+        self.environments = {
+            env.name: Environment(
+                f"{name}-{env.name}",
+                env,
+                registry=config.registry,
+                registry_password=registry_password,
+                opts=k8s_opts,
+            )
+            for env in config.environments
+        }
+        self.apps: dict[str, AppWorkload] = {}
+        app_outputs: dict[str, pulumi.Input[object]] = {}
+        for app in config.apps:
+            key = f"{app.environment}/{app.name}"
+            environment = self.environments[app.environment]
+            workload = deploy_app(
+                f"{name}-{app.environment}-{app.name}",
+                app,
+                namespace=environment.namespace,
+                pull_secret=environment.pull_secret_name,
+                # Rendered manifests have no apply order (see RecreateApp).
+                ordered_rollout=not isinstance(config.cluster, RenderCluster),
+                opts=k8s_opts,
+            )
+            self.apps[key] = workload
+            app_outputs[key] = {
+                "strategy": app.strategy.type,
+                "namespace": workload.namespace,
+                "service": workload.service_name,
+                "deployments": workload.deployment_names,
+            }
+        outputs["namespaces"] = {env_name: env.namespace for env_name, env in self.environments.items()}
+        outputs["apps"] = app_outputs
 
         # --- jenkins ---
+        self.jenkins: Jenkins | None = None
+        if config.jenkins.enabled:
+            self.jenkins = Jenkins(
+                f"{name}-jenkins",
+                config.jenkins,
+                apps=config.apps,
+                # The repo Argo CD syncs, whether this stack runs Argo CD or not.
+                release_repo=config.argocd.release_repo,
+                stack=pulumi.get_stack(),
+                registry=config.registry,
+                registry_password=registry_password,
+                autopilot=isinstance(config.cluster, GkeAutopilotConfig),
+                opts=k8s_opts,
+            )
+            outputs["jenkins"] = {
+                "namespace": self.jenkins.namespace,
+                "agentNamespace": self.jenkins.agent_namespace,
+                "url": self.jenkins.url,
+                "seedJobs": self.jenkins.seed_jobs,
+                "chart": self.jenkins.chart.output(),
+            }
+            outputs["jenkinsAdminPassword"] = self.jenkins.admin_password
 
         # --- argocd ---
+        self.argocd: ArgoCD | None = None
+        if config.argocd.enabled:
+            self.argocd = ArgoCD(
+                f"{name}-argocd",
+                config.argocd,
+                environments=config.environments,
+                apps=config.apps,
+                # Applications sync into the environment namespaces, which must exist.
+                opts=pulumi.ResourceOptions.merge(
+                    k8s_opts, pulumi.ResourceOptions(depends_on=list(self.environments.values()))
+                ),
+            )
+            outputs["argocd"] = {
+                "namespace": self.argocd.namespace,
+                "topology": config.argocd.topology,
+                "projects": self.argocd.projects,
+                "applications": self.argocd.applications,
+                "clusters": self.argocd.clusters,
+                "chart": self.argocd.chart.output(),
+            }
+            outputs["argocdAdminPassword"] = self.argocd.admin_password
 
         outputs["kubernetesProvider"] = self.provider
         self.register_outputs(outputs)
 
-    def _kubernetes_provider(self, name: str, config: StackConfig) -> k8s.Provider:
-        cluster = config.cluster
+    def _kubernetes_provider(self, name: str, cluster: KubeconfigCluster | RenderCluster) -> k8s.Provider:
         child = pulumi.ResourceOptions(parent=self)
         if isinstance(cluster, RenderCluster):
             return k8s.Provider(
@@ -48,10 +140,8 @@ class Platform(pulumi.ComponentResource):
                 render_yaml_to_directory=os.path.abspath(cluster.output_dir),
                 opts=child,
             )
-        if isinstance(cluster, KubeconfigCluster):
-            kubeconfig = None
-            if cluster.path:
-                with open(os.path.expanduser(cluster.path), encoding="utf-8") as handle:
-                    kubeconfig = handle.read()
-            return k8s.Provider(f"{name}-kubeconfig", kubeconfig=kubeconfig, context=cluster.context, opts=child)
-        raise NotImplementedError(f"cluster kind {cluster.kind}")
+        kubeconfig = None
+        if cluster.path:
+            with open(os.path.expanduser(cluster.path), encoding="utf-8") as handle:
+                kubeconfig = handle.read()
+        return k8s.Provider(f"{name}-kubeconfig", kubeconfig=kubeconfig, context=cluster.context, opts=child)

@@ -5,6 +5,8 @@ dependencies, options)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,15 +23,31 @@ PROJECT = "delivery-platform"
 REPO = Path(__file__).resolve().parent.parent
 
 
+def mock_random_password(resource_name: str) -> str:
+    """The `result` the mocks give a RandomPassword of that name."""
+    return "MockPw" + hashlib.sha256(resource_name.encode()).hexdigest()[:26]
+
+
 class RecordingMocks(Mocks):
     """Echo inputs back as outputs, with plausible ids and a few computed fields the
-    components read (cluster endpoint, CA)."""
+    components read (cluster endpoint and CA, service account email and member,
+    generated passwords and bytes)."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
         if args.typ == "gcp:container/cluster:Cluster":
             state.setdefault("endpoint", "203.0.113.10")
-            state.setdefault("masterAuth", {"clusterCaCertificate": "Q0EtREFUQQ=="})
+            state["masterAuth"] = {**(state.get("masterAuth") or {}), "clusterCaCertificate": "Q0EtREFUQQ=="}
+        if args.typ == "gcp:serviceaccount/account:Account":
+            email = f"{state['accountId']}@{state.get('project', 'mock-project')}.iam.gserviceaccount.com"
+            state.setdefault("email", email)
+            state.setdefault("member", f"serviceAccount:{email}")
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            # Unique per resource and never marked secret here (the engine would): a
+            # test finds it if a component ever passes it on in plaintext.
+            state.setdefault("result", mock_random_password(args.name))
+        if args.typ == "random:index/randomBytes:RandomBytes":
+            state.setdefault("base64", base64.b64encode(hashlib.sha256(args.name.encode()).digest()[:16]).decode())
         if args.typ.startswith("kubernetes:") and "metadata" in state:
             metadata = dict(state["metadata"] or {})
             metadata.setdefault("name", f"{args.name}-generated")

@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from .base import ConfigModel, DnsLabel, FieldProblem, check
+from .base import ConfigModel, DnsLabel, FieldProblem, PinnedImage, check
+from .workloads import GatewayRef, Hostname, Quantity, Resources
+
+# A Jenkins plugin pinned to one release: `id:version`. `latest` and `experimental`
+# are moving targets, so they are not versions.
+_PINNED_PLUGIN = re.compile(r"^(?P<id>[A-Za-z0-9][A-Za-z0-9_.-]*):(?P<version>[A-Za-z0-9][A-Za-z0-9_.+-]*)$")
+_MOVING_PLUGIN_VERSIONS = frozenset({"latest", "experimental"})
+# Go durations as Argo CD reads them: 5s, 3m, 1h30m.
+_DURATION = r"^([0-9]+(ms|s|m|h))+$"
+# `Key=value` as Argo CD's syncOptions and the `argocd app sync --sync-option` flag take them.
+_SYNC_OPTION = r"^[A-Za-z]+=[A-Za-z0-9.-]+$"
+_GCP_SERVICE_ACCOUNT = r"^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$"
+
+
+def _pinned_plugin(value: str) -> str:
+    match = _PINNED_PLUGIN.fullmatch(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a pinned plugin; write id:version, e.g. git:5.10.1")
+    if match["version"] in _MOVING_PLUGIN_VERSIONS:
+        raise ValueError(f"{value!r} is not pinned: {match['version']!r} moves; give a released version")
+    return value
+
+
+PinnedPlugin = Annotated[str, AfterValidator(_pinned_plugin)]
+
+
+def plugin_id(plugin: str) -> str:
+    return plugin.split(":", 1)[0]
 
 
 class ChartSource(ConfigModel):
@@ -15,69 +43,218 @@ class ChartSource(ConfigModel):
     directory or .tgz, for air-gapped mirrors) is used; unset means the upstream repo.
     With `skip`, the chart is not deployed (e.g. a render-only dev stack offline)."""
 
-    repo: str | None = None
+    repo: str | None = Field(default=None, pattern=r"^https?://")
     oci: str | None = Field(default=None, pattern=r"^oci://")
     path: str | None = None
-    version: str | None = None  # default: the pinned upstream version
+    version: str | None = None  # default: the pinned upstream version (components/charts.py)
     skip: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> ChartSource:
         given = [name for name, value in (("repo", self.repo), ("oci", self.oci), ("path", self.path)) if value]
-        check(
-            [FieldProblem(given[1], f"set only one of repo, oci or path (both {given[0]} and {given[1]} are set)")]
-            if len(given) > 1
-            else []
-        )
+        problems = []
+        if len(given) > 1:
+            problems.append(
+                FieldProblem(given[1], f"set only one of repo, oci or path (both {given[0]} and {given[1]} are set)")
+            )
+        if self.path and self.version:
+            problems.append(
+                FieldProblem("version", "a local chart (path) is used as it is on disk; pin it by the file you ship")
+            )
+        check(problems)
         return self
+
+
+class ReleaseRepo(ConfigModel):
+    """The Git repository of release files (Helm values or Kustomize overlays per app)
+    that Argo CD syncs and Jenkins commits new image references to. Each app's files
+    live under `path` with {environment} and {app} filled in."""
+
+    url: str = Field(default="https://git.example.com/platform/releases.git", pattern=r"^(https://|ssh://|git@)")
+    revision: str = Field(default="main", min_length=1)  # the branch Argo CD tracks and Jenkins pushes to
+    path: str = "{environment}/{app}"
+    kind: Literal["helm", "kustomize"] = "helm"
+
+    @model_validator(mode="after")
+    def _path_names_the_app(self) -> ReleaseRepo:
+        problems = []
+        if "{app}" not in self.path or "{environment}" not in self.path:
+            problems.append(FieldProblem("path", "must contain {environment} and {app}, one directory per app"))
+        else:
+            try:
+                self.path.format(environment="e", app="a")
+            except (KeyError, IndexError, ValueError):
+                problems.append(FieldProblem("path", "may only use the placeholders {environment} and {app}"))
+        check(problems)
+        return self
+
+    def app_path(self, environment: str, app: str) -> str:
+        return self.path.format(environment=environment, app=app)
+
+
+# The plugins seed jobs and agent pod templates need, pinned to the versions the
+# pinned chart (components/charts.py) was released with; job-dsl runs the JCasC `jobs:`.
+DEFAULT_JENKINS_PLUGINS = (
+    "kubernetes:4540.v612369217f87",
+    "workflow-aggregator:608.v67378e9d3db_1",
+    "git:5.10.1",
+    "configuration-as-code:2115.vf6de120eef70",
+    "job-dsl:3654.vdf58f53e2d15",
+)
+_REQUIRED_PLUGINS = {
+    "kubernetes": "agents run as pods",
+    "workflow-aggregator": "the seed jobs are Pipelines",
+    "git": "the pipelines clone sources and push the release repo",
+    "configuration-as-code": "Jenkins is configured from JCasC",
+    "job-dsl": "the JCasC `jobs:` section that creates the seed jobs runs Job DSL",
+}
 
 
 class JenkinsConfig(ConfigModel):
     enabled: bool = True
     namespace: DnsLabel = "jenkins"
+    # Build pods run here, apart from the controller: the daemonless builders need a
+    # looser Pod Security level than anything else on the platform.
+    agent_namespace: DnsLabel = "jenkins-agents"
     chart: ChartSource = Field(default_factory=ChartSource)
+    plugins: list[PinnedPlugin] = Field(default_factory=lambda: list(DEFAULT_JENKINS_PLUGINS), min_length=1)
+    # Daemonless image builder for agent pods. kaniko is a deprecated choice (Google
+    # archived it in June 2025; a community fork is used); see components/jenkins.py.
     builder: Literal["buildkit", "buildah", "kaniko"] = "buildkit"
-    persistence_size: str = "20Gi"
-    storage_class: str | None = None
+    builder_image: PinnedImage | None = None  # default: the builder's pinned image (components/jenkins.py)
+    builder_resources: Resources = Field(
+        default_factory=lambda: Resources(cpu_request="1", memory_request="2Gi", memory_limit="4Gi")
+    )
+    persistence_size: Quantity = "20Gi"  # the controller's home volume: jobs, build history
+    storage_class: str | None = None  # default: the cluster's default StorageClass
     # Deploy stage: commit the new tag to the release repo for Argo CD (gitops) or
     # run `pulumi up` on the app's stack (pulumi).
     deploy_mode: Literal["gitops", "pulumi"] = "gitops"
-    release_repo: str = "https://git.example.com/platform/releases.git"
-    source_repo_base: str = "https://git.example.com/apps"
+    source_repo_base: str = "https://git.example.com/apps"  # each app's source is <base>/<app>.git
+    source_branch: str = Field(default="main", min_length=1)
+    # How often Jenkins polls each app's source for new commits (Jenkins cron syntax);
+    # None when a webhook triggers the builds instead.
+    poll_schedule: str | None = "H/5 * * * *"
+    # Jenkins credential ids (usernamePassword); the credentials themselves are created
+    # in Jenkins, never in stack config. None: the source repos are public.
+    source_credentials_id: str | None = None
+    # May push the deploy commit: to argocd.releaseRepo (gitops) or pulumiRepo (pulumi).
+    deploy_credentials_id: str = "deploy-git"
+    # Dockerfile stage that compiles and runs the unit tests: the pipeline's source
+    # build, run by the same daemonless builder before the image is built and pushed.
+    source_build_target: str = Field(default="build", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    # deployMode pulumi: the Git repository and branch of this Pulumi program, and the
+    # Jenkins secret-text credential holding a Pulumi access token.
+    pulumi_repo: str | None = None
+    pulumi_branch: str = Field(default="main", min_length=1)
+    pulumi_credentials_id: str = "pulumi-access-token"
+    # GCP service account the agent ServiceAccount impersonates through Workload
+    # Identity (e.g. to push to Artifact Registry without a key).
+    agent_gcp_service_account: str | None = Field(default=None, pattern=_GCP_SERVICE_ACCOUNT)
     expose_via_gateway: bool = False
-    hostname: str | None = None
+    hostname: Hostname | None = None
+    gateway: GatewayRef = Field(default_factory=GatewayRef)
 
     @model_validator(mode="after")
-    def _hostname_for_route(self) -> JenkinsConfig:
-        check(
-            [FieldProblem("hostname", "is required when exposeViaGateway is true")]
-            if self.expose_via_gateway and not self.hostname
-            else []
-        )
+    def _consistent(self) -> JenkinsConfig:
+        problems = []
+        if self.expose_via_gateway and not self.hostname:
+            problems.append(FieldProblem("hostname", "is required when exposeViaGateway is true"))
+        if self.agent_namespace == self.namespace:
+            problems.append(
+                FieldProblem(
+                    "agentNamespace", "must differ from namespace: build pods need a Pod Security level of their own"
+                )
+            )
+        if self.deploy_mode == "pulumi" and not self.pulumi_repo:
+            problems.append(FieldProblem("pulumiRepo", "is required when deployMode is pulumi"))
+        ids = [plugin_id(plugin) for plugin in self.plugins]
+        problems += [
+            FieldProblem(f"plugins[{i}]", f"duplicate plugin {plugin!r}")
+            for i, plugin in enumerate(ids)
+            if plugin in ids[:i]
+        ]
+        problems += [
+            FieldProblem("plugins", f"must include {plugin} ({why})")
+            for plugin, why in _REQUIRED_PLUGINS.items()
+            if plugin not in ids
+        ]
+        check(problems)
         return self
 
 
 class ManagedCluster(ConfigModel):
-    """A spoke cluster registered with a hub Argo CD (1:N topology)."""
+    """A spoke cluster registered with a hub Argo CD (1:N topology). The hub reaches it
+    with `argocd-k8s-auth gcp`: Workload Identity, no stored token."""
 
     name: DnsLabel
     server: str = Field(pattern=r"^https://")
     ca_data: str = Field(min_length=1)  # base64 PEM of the cluster CA
-    project: str | None = None  # GCP project, for Workload Identity exec auth
+    # Environments whose apps run on this cluster; an environment no spoke hosts runs
+    # in the hub's own cluster.
+    environments: list[DnsLabel] = Field(default_factory=list)
+
+
+class RetryBackoff(ConfigModel):
+    duration: str = Field(default="5s", pattern=_DURATION)
+    factor: int = Field(default=2, ge=1)
+    max_duration: str = Field(default="3m", pattern=_DURATION)
+
+
+class SyncRetry(ConfigModel):
+    limit: int = Field(default=5, ge=0)
+    backoff: RetryBackoff = Field(default_factory=RetryBackoff)
+
+
+class SyncPolicy(ConfigModel):
+    """How Argo CD syncs every Application: automatically (Git is the deploy) with
+    prune and self-heal, or only when someone presses sync."""
+
+    automated: bool = True
+    prune: bool = True  # delete what was removed from Git
+    self_heal: bool = True  # undo changes made in the cluster by hand
+    # Namespaces belong to the platform (quota, network policy, Pod Security), never to
+    # an app; prune only after the new version is applied; server-side apply for CRDs
+    # and large objects.
+    options: list[Annotated[str, Field(pattern=_SYNC_OPTION)]] = Field(
+        default_factory=lambda: ["CreateNamespace=false", "PruneLast=true", "ServerSideApply=true"]
+    )
+    retry: SyncRetry = Field(default_factory=SyncRetry)
+
+    @model_validator(mode="after")
+    def _namespaces_stay_platform_owned(self) -> SyncPolicy:
+        check(
+            [FieldProblem("options", "CreateNamespace=true would let an app create namespaces the platform owns")]
+            if "CreateNamespace=true" in self.options
+            else []
+        )
+        return self
 
 
 class ArgoCDConfig(ConfigModel):
     enabled: bool = True
     namespace: DnsLabel = "argocd"
     chart: ChartSource = Field(default_factory=ChartSource)
+    # HA per the chart's docs: redis-ha (needs 3 nodes for its anti-affinity), two
+    # server, repo-server and applicationset replicas, PodDisruptionBudgets.
     ha: bool = False
     topology: Literal["1:1", "1:N"] = "1:1"
     managed_clusters: list[ManagedCluster] = Field(default_factory=list)
-    repo_url: str = "https://git.example.com/platform/releases.git"
-    source_kind: Literal["helm", "kustomize"] = "helm"
-    auto_sync: bool = True
-    prune: bool = True
-    self_heal: bool = True
+    # 1:N: the GCP service account the hub's application controller and server use
+    # through Workload Identity; it needs access to every spoke (roles/container.developer
+    # or finer RBAC) and roles/iam.workloadIdentityUser for the two Kubernetes SAs.
+    workload_identity_service_account: str | None = Field(default=None, pattern=_GCP_SERVICE_ACCOUNT)
+    release_repo: ReleaseRepo = Field(default_factory=ReleaseRepo)
+    sync: SyncPolicy = Field(default_factory=SyncPolicy)
+    # With the resources finalizer, deleting an Application deletes the app's
+    # workloads too; off so that removing Argo CD never takes the apps down with it.
+    cascade_delete: bool = False
+    # admin.passwordMtime: sessions issued before it are invalid. Changing it also
+    # generates a new admin password (the rotation); keep it fixed otherwise, as a
+    # moving value would log everyone out on every `pulumi up`.
+    admin_password_rotated_at: str = Field(
+        default="1970-01-01T00:00:00Z", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+    )
 
     @model_validator(mode="after")
     def _topology(self) -> ArgoCDConfig:
@@ -86,11 +263,31 @@ class ArgoCDConfig(ConfigModel):
             problems.append(
                 FieldProblem("managedClusters", "only a 1:N (hub) Argo CD manages other clusters; set topology to 1:N")
             )
+        if self.topology == "1:N":
+            if not self.managed_clusters:
+                problems.append(FieldProblem("managedClusters", "a 1:N hub needs at least one cluster to manage"))
+            if not self.workload_identity_service_account:
+                problems.append(
+                    FieldProblem(
+                        "workloadIdentityServiceAccount",
+                        "is required for 1:N: the hub authenticates to spokes through Workload Identity",
+                    )
+                )
         names = [cluster.name for cluster in self.managed_clusters]
         problems += [
             FieldProblem(f"managedClusters[{i}].name", f"duplicate cluster name {name!r}")
             for i, name in enumerate(names)
             if name in names[:i]
         ]
+        servers = [cluster.server for cluster in self.managed_clusters]
+        problems += [
+            FieldProblem(f"managedClusters[{i}].server", f"{server} is already registered")
+            for i, server in enumerate(servers)
+            if server in servers[:i]
+        ]
         check(problems)
         return self
+
+    def clusters_hosting(self, environment: str) -> list[ManagedCluster]:
+        """The spokes an environment's apps run on; empty means the hub's own cluster."""
+        return [cluster for cluster in self.managed_clusters if environment in cluster.environments]

@@ -5,6 +5,7 @@ ever escapes as anything but the one clear ConfigError."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -171,7 +172,7 @@ def test_zonal_standard_cluster_under_three_nodes_is_allowed_with_an_sla_warning
             }
         }
     )
-    assert regional.warnings() == []
+    assert not any("99.5%" in warning for warning in regional.warnings())
 
 
 def test_strategy_is_a_value_object_picked_by_type() -> None:
@@ -193,3 +194,41 @@ def test_bad_config_fails_the_run_with_one_message_and_registers_nothing(run_pro
         run_program(main, bad, stack="dev")
     assert "delivery-platform:apps[3].strategy.weight: must be <= 100" in str(caught.value)
     assert run_program.last_graph.resources == []
+
+
+def test_apps_whose_derived_object_names_clash_are_rejected() -> None:
+    canary = rolling_app(name="shop", strategy={"type": "canary"})
+    clash = rolling_app(name="shop-canary")
+    problems = problems_of({"apps": [canary, clash]})
+    assert any(p.startswith("delivery-platform:apps[1].name:") and "'shop-canary'" in p for p in problems)
+    elsewhere = rolling_app(name="shop-canary", environment="uat")
+    assert validate_stack_config({"apps": [canary, elsewhere]}).apps[1].name == "shop-canary"
+
+
+def test_a_hub_cannot_manage_an_undeclared_environment() -> None:
+    spoke = {"name": "eu", "server": "https://203.0.113.20", "caData": "Q0E=", "environments": ["staging"]}
+    argocd = {
+        "topology": "1:N",
+        "managedClusters": [spoke],
+        "workloadIdentityServiceAccount": "argocd@acme-prod.iam.gserviceaccount.com",
+    }
+    problems = problems_of({"argocd": argocd})
+    assert any(p.startswith("delivery-platform:argocd.managedClusters[0].environments[0]: 'staging'") for p in problems)
+
+
+def test_risky_gke_settings_warn() -> None:
+    autopilot = {"kind": "gke-autopilot", "project": "acme-prod", "location": "europe-west1"}
+    warnings = validate_stack_config({"cluster": autopilot}).warnings()
+    assert any(w.startswith("cluster.masterAuthorizedNetworks is empty") for w in warnings)
+    assert any(w.startswith("jenkins.builder buildkit") for w in warnings)
+    prod = validate_stack_config(stack_file_config("prod"))
+    assert prod.warnings() == []
+
+
+def test_config_reference_document_matches_the_models() -> None:
+    from components.config.reference import render
+
+    document = (Path(__file__).resolve().parent.parent / "docs" / "config-reference.md").read_text(encoding="utf-8")
+    assert document == render(), "regenerate: python -m components.config.reference > docs/config-reference.md"
+    for key in StackConfig.model_fields:
+        assert f"`{StackConfig.model_fields[key].alias or key}`" in document

@@ -9,9 +9,9 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 
 from .base import ConfigModel, CrossFieldError, FieldProblem, check
-from .cluster import ClusterConfig, GkeStandardConfig, RenderCluster
+from .cluster import ClusterConfig, GkeAutopilotConfig, GkeStandardConfig, RenderCluster
 from .delivery import ArgoCDConfig, JenkinsConfig
-from .workloads import AppConfig, EnvironmentConfig, RegistryConfig
+from .workloads import AppConfig, BlueGreenStrategy, CanaryStrategy, EnvironmentConfig, RegistryConfig
 
 PROJECT = "delivery-platform"
 
@@ -34,20 +34,67 @@ class StackConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _references(self) -> StackConfig:
-        check(
-            reference_problems(
-                [env.name for env in self.environments],
-                [(app.name, app.environment) for app in self.apps],
+        env_names = [env.name for env in self.environments]
+        problems = reference_problems(env_names, [(app.name, app.environment) for app in self.apps])
+        problems += _object_name_clashes(self.apps)
+        problems += [
+            FieldProblem(
+                f"argocd.managedClusters[{i}].environments[{j}]", f"{env!r} is not one of environments {env_names}"
             )
-        )
+            for i, cluster in enumerate(self.argocd.managed_clusters)
+            for j, env in enumerate(cluster.environments)
+            if env not in env_names
+        ]
+        check(problems)
         return self
 
     def warnings(self) -> list[str]:
         """Allowed but risky settings, reported at load time."""
         found = []
-        if isinstance(self.cluster, GkeStandardConfig) and (sla := self.cluster.sla_warning()):
+        cluster = self.cluster
+        if isinstance(cluster, GkeStandardConfig) and (sla := cluster.sla_warning()):
             found.append(sla)
+        if (
+            isinstance(cluster, GkeStandardConfig | GkeAutopilotConfig)
+            and not cluster.private_endpoint
+            and not cluster.master_authorized_networks
+        ):
+            found.append(
+                "cluster.masterAuthorizedNetworks is empty: only addresses inside the VPC reach the control plane, "
+                "so `pulumi up` from anywhere else cannot deploy the Kubernetes objects"
+            )
+        if isinstance(cluster, GkeAutopilotConfig) and self.jenkins.enabled and self.jenkins.builder != "kaniko":
+            found.append(
+                f"jenkins.builder {self.jenkins.builder} needs Unconfined seccomp and AppArmor, which Autopilot "
+                "refuses: build pods will not start (use kaniko on Autopilot, or build on a Standard cluster)"
+            )
         return found
+
+
+def object_names(app: AppConfig) -> list[str]:
+    """The names an app's components give their Deployments and Services."""
+    if isinstance(app.strategy, CanaryStrategy):
+        return [app.name, f"{app.name}-canary"]
+    if isinstance(app.strategy, BlueGreenStrategy):
+        return [app.name, f"{app.name}-blue", f"{app.name}-green", f"{app.name}-preview"]
+    return [app.name]
+
+
+def _object_name_clashes(apps: list[AppConfig]) -> list[FieldProblem]:
+    """Two apps in one namespace must not derive the same object name (an app called
+    `shop-canary` beside canary app `shop` would fight over one Deployment)."""
+    owner: dict[tuple[str, str], str] = {}
+    problems = []
+    for i, app in enumerate(apps):
+        for name in object_names(app):
+            other = owner.setdefault((app.environment, name), app.name)
+            if other != app.name:
+                problems.append(
+                    FieldProblem(
+                        f"apps[{i}].name", f"app {app.name!r} and app {other!r} both create objects named {name!r}"
+                    )
+                )
+    return problems
 
 
 def reference_problems(env_names: list[Any], apps: list[tuple[Any, Any]]) -> list[FieldProblem]:

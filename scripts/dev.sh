@@ -10,6 +10,10 @@ bash scripts/setup.sh
 # shellcheck source=toolchain/env.sh
 source toolchain/env.sh
 
-pulumi stack select dev 2>/dev/null || pulumi stack init dev
+# The default backend is a local directory (toolchain/env.sh); the file backend wants it to exist.
+if [[ "$PULUMI_BACKEND_URL" == file://* ]]; then
+  mkdir -p "${PULUMI_BACKEND_URL#file://}"
+fi
+pulumi stack select dev 2>/dev/null || pulumi stack init dev --secrets-provider passphrase
 pulumi up --stack dev --yes --skip-preview "$@"
 echo "[dev] manifests rendered under $REPO_ROOT/build/manifests" >&2

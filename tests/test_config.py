@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 import pytest
 
 from components.config import (
@@ -232,3 +233,14 @@ def test_config_reference_document_matches_the_models() -> None:
     assert document == render(), "regenerate: python -m components.config.reference > docs/config-reference.md"
     for key in StackConfig.model_fields:
         assert f"`{StackConfig.model_fields[key].alias or key}`" in document
+
+
+def test_project_file_defaults_are_the_models_defaults() -> None:
+    project = yaml.safe_load((Path(__file__).resolve().parent.parent / "Pulumi.yaml").read_text(encoding="utf-8"))
+    declared = {key.removeprefix("delivery-platform:"): spec for key, spec in project["config"].items()}
+    assert "cluster" in declared and "default" not in declared["cluster"], "every stack must say where it runs"
+    defaults = StackConfig.model_validate({"cluster": {"kind": "render"}})
+    for key, spec in declared.items():
+        if "default" in spec:
+            from_project = StackConfig.model_validate({"cluster": {"kind": "render"}, key: spec["default"]})
+            assert getattr(from_project, key) == getattr(defaults, key), key

@@ -7,9 +7,6 @@ module delivery-platform/toolchain/kubernetes
 
 go 1.26.0
 
-// Match the language defaults k8s.io/kubernetes declares for its own builds.
-godebug default=go1.26
-
 tool (
 	k8s.io/kubernetes/cmd/kube-apiserver
 	k8s.io/kubernetes/cmd/kube-controller-manager

@@ -236,7 +236,7 @@ class ArgoCD(pulumi.ComponentResource):
             ]
             for suffix, server, registration in targets or [("", IN_CLUSTER, [])]:
                 application = f"{app.environment}-{app.name}{suffix}"
-                metadata: k8s.meta.v1.ObjectMetaArgsDict = {
+                metadata: dict[str, Any] = {
                     "name": application,
                     "namespace": self.namespace,
                     "labels": {"app.kubernetes.io/name": app.name, ENVIRONMENT_LABEL: app.environment},

@@ -554,7 +554,7 @@ class Jenkins(pulumi.ComponentResource):
             opts=child,
         )
 
-        agent_meta: k8s.meta.v1.ObjectMetaArgsDict = {"name": AGENT_SERVICE_ACCOUNT, "namespace": self.agent_namespace}
+        agent_meta: dict[str, Any] = {"name": AGENT_SERVICE_ACCOUNT, "namespace": self.agent_namespace}
         if config.agent_gcp_service_account:
             agent_meta["annotations"] = {"iam.gke.io/gcp-service-account": config.agent_gcp_service_account}
         agent_sa = k8s.core.v1.ServiceAccount(f"{name}-agent", metadata=agent_meta, opts=child)

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 import pytest
+import yaml
 
 from components.config import (
     BlueGreenStrategy,
@@ -238,7 +238,8 @@ def test_config_reference_document_matches_the_models() -> None:
 def test_project_file_defaults_are_the_models_defaults() -> None:
     project = yaml.safe_load((Path(__file__).resolve().parent.parent / "Pulumi.yaml").read_text(encoding="utf-8"))
     declared = {key.removeprefix("delivery-platform:"): spec for key, spec in project["config"].items()}
-    assert "cluster" in declared and "default" not in declared["cluster"], "every stack must say where it runs"
+    assert "cluster" in declared
+    assert "default" not in declared["cluster"], "every stack must say where it runs"
     defaults = StackConfig.model_validate({"cluster": {"kind": "render"}})
     for key, spec in declared.items():
         if "default" in spec:

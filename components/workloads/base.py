@@ -90,7 +90,7 @@ class AppWorkload(pulumi.ComponentResource):
     ) -> k8s.apps.v1.Deployment:
         """A Deployment of one track. `replicas=None` leaves the count to an autoscaler."""
         labels = serving_labels(self._app, image, track)
-        spec: k8s.apps.v1.DeploymentSpecArgsDict = {
+        spec: dict[str, Any] = {
             "selector": {"match_labels": selector_labels(self._app, track)},
             "strategy": strategy,
             "min_ready_seconds": min_ready_seconds,

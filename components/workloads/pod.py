@@ -11,7 +11,7 @@ pods - the stable or the canary one, the blue or the green one."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -72,7 +72,7 @@ def object_meta(
 ) -> k8s.meta.v1.ObjectMetaArgsDict:
     """Explicit name and namespace: names are part of the contract (Service DNS names,
     selectors), and no object may land in whatever namespace a kubeconfig defaults to."""
-    meta: k8s.meta.v1.ObjectMetaArgsDict = {"name": name, "namespace": namespace, "labels": labels}
+    meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels}
     if annotations:
         meta["annotations"] = annotations
     return meta
@@ -105,7 +105,7 @@ def pod_template(
     Job such as a migration: same image handling, identity, security and config; a task
     has no port, probes or pre-stop delay and never restarts in place."""
     uid = app.run_as_user
-    spec: k8s.core.v1.PodSpecArgsDict = {
+    spec: dict[str, Any] = {
         "service_account_name": service_account,
         # The app talks to its own clients, not to the Kubernetes API.
         "automount_service_account_token": False,
@@ -133,7 +133,7 @@ def _container(app: AppConfig, image: ImageRef, task: Sequence[str] | None) -> k
     limits = {"memory": resources.memory_limit}
     if resources.cpu_limit is not None:
         limits["cpu"] = resources.cpu_limit
-    container: k8s.core.v1.ContainerArgsDict = {
+    container: dict[str, Any] = {
         "name": app.name,
         "image": str(image),
         "image_pull_policy": PULL_POLICY,

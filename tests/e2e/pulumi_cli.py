@@ -73,4 +73,3 @@ class PulumiProject:
 def repo_stack_file(stack: str) -> dict[str, object]:
     document: dict[str, object] = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
     return document
-

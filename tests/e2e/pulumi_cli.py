@@ -3,7 +3,10 @@ program, with its own file backend, so tests never touch a developer's stacks.""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,13 +39,23 @@ class Run:
 
 
 class PulumiProject:
-    """A copy of the program in `workdir` with a private backend under it."""
+    """A copy of a Pulumi program (by default this repo's) in `workdir`, with a private
+    backend under it and the repo's virtualenv."""
 
-    def __init__(self, workdir: Path, stack_files: dict[str, dict[str, object]] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        stack_files: dict[str, dict[str, object]] | None = None,
+        source: Path = REPO,
+        files: tuple[str, ...] = ("components", "__main__.py"),
+    ) -> None:
         self.workdir = workdir
-        shutil.copytree(REPO / "components", workdir / "components", ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copy(REPO / "__main__.py", workdir / "__main__.py")
-        project = yaml.safe_load((REPO / "Pulumi.yaml").read_text(encoding="utf-8"))
+        for name in files:
+            if (source / name).is_dir():
+                shutil.copytree(source / name, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy(source / name, workdir / name)
+        project = yaml.safe_load((source / "Pulumi.yaml").read_text(encoding="utf-8"))
         project["runtime"]["options"]["virtualenv"] = str(REPO / ".venv")
         (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
         for stack, document in (stack_files or {}).items():
@@ -52,16 +65,24 @@ class PulumiProject:
         (workdir / ".state").mkdir()
 
     def run(self, *args: str, check: bool = True, timeout: float = 600) -> Run:
-        completed = subprocess.run(
+        # Its own process group: the language host and provider plugins outlive a killed
+        # CLI, so a time-out (or Ctrl-C) ends the whole group, never just the CLI.
+        with subprocess.Popen(
             ["pulumi", *args, "--non-interactive"],
             cwd=self.workdir,
             env=self.env,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
-        )
-        run = Run(completed.returncode, completed.stdout, completed.stderr)
+            start_new_session=True,
+        ) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=timeout)
+            except BaseException:
+                with contextlib.suppress(ProcessLookupError):  # the group may have ended already
+                    os.killpg(process.pid, signal.SIGKILL)
+                raise
+        run = Run(process.returncode, stdout, stderr)
         if check and run.returncode != 0:
             raise AssertionError(f"pulumi {' '.join(args)} exited {run.returncode}:\n{run.output}")
         return run

@@ -1,0 +1,1 @@
+"""A Pulumi program for checking the policy pack through the real engine."""

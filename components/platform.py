@@ -129,6 +129,8 @@ class Platform(pulumi.ComponentResource):
             }
             outputs["argocdAdminPassword"] = self.argocd.admin_password
 
+        # Everything above is also what the program exports as stack outputs.
+        self.outputs: dict[str, pulumi.Input[object]] = dict(outputs)
         outputs["kubernetesProvider"] = self.provider
         self.register_outputs(outputs)
 
@@ -140,8 +142,10 @@ class Platform(pulumi.ComponentResource):
                 render_yaml_to_directory=os.path.abspath(cluster.output_dir),
                 opts=child,
             )
-        kubeconfig = None
+        kubeconfig: pulumi.Output[str] | None = None
         if cluster.path:
             with open(os.path.expanduser(cluster.path), encoding="utf-8") as handle:
-                kubeconfig = handle.read()
+                # The contents usually hold credentials (client keys, tokens) and become
+                # the provider's inputs, which the state would otherwise keep in plain text.
+                kubeconfig = pulumi.Output.secret(handle.read())
         return k8s.Provider(f"{name}-kubeconfig", kubeconfig=kubeconfig, context=cluster.context, opts=child)

@@ -37,4 +37,7 @@ def main() -> Platform:
     password = None
     if config.registry is not None and config.registry.create_pull_secret:
         password = pulumi.Config(PROJECT).get_secret(config.registry.password_key)
-    return Platform(pulumi.get_stack(), config, registry_password=password)
+    platform = Platform(pulumi.get_stack(), config, registry_password=password)
+    for key, value in platform.outputs.items():
+        pulumi.export(key, value)
+    return platform

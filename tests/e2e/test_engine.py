@@ -5,6 +5,7 @@ config fails cleanly naming the key."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,10 @@ def test_dev_stack_up_preview_change_destroy(tmp_path: Path) -> None:
         if o["kind"] == "Deployment"
     }
     assert {(app.environment, app.name) for app in config.apps} <= deployed_apps
+
+    outputs = json.loads(project.run("stack", "output", "--stack", "dev", "--json").stdout)
+    assert set(outputs["namespaces"]) == {env.name for env in config.environments}
+    assert set(outputs["apps"]) == {f"{app.environment}/{app.name}" for app in config.apps}
 
     project.run("preview", "--stack", "dev", "--expect-no-changes")
 

@@ -118,3 +118,27 @@ def test_every_app_container_is_pinned_and_pulled_if_not_present(stack_graph: tu
         main = container(workload)
         assert main["imagePullPolicy"] == "IfNotPresent"
         assert ":" in main["image"].rsplit("/", 1)[-1] or "@sha256:" in main["image"]
+
+
+def test_every_deployment_is_awaited_by_one_condition_on_its_live_replica_count(stack_graph: tuple[str, Graph]) -> None:
+    """What depends on a Deployment (a Blue/Green selector switch, a canary route, a
+    migration Job) must not start while old pods still serve, and pulumi-kubernetes' own
+    Deployment await can take a stale status for a finished rollout. Its replacement
+    compares the status with the live spec.replicas, so one condition serves every
+    Deployment, whoever sets the count (the stack, an autoscaler, the Recreate patch),
+    and a replica change does not change it (no extra diff in previews)."""
+    _, graph = stack_graph
+    deployments = ours(graph, DEPLOYMENT)
+    conditions = {d.input("metadata.annotations").get("pulumi.com/waitFor") for d in deployments}
+    assert len(deployments) > 1
+    (condition,) = conditions
+    assert condition.startswith("jsonpath=")
+    for status_field in (
+        "observedGeneration",
+        "updatedReplicas",
+        "availableReplicas",
+        "replicas",
+        "terminatingReplicas",
+    ):
+        assert f"@.{status_field}" in condition
+    assert "$.spec.replicas" in condition

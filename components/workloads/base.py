@@ -22,6 +22,27 @@ ZERO_DOWNTIME_ROLLOUT: k8s.apps.v1.DeploymentStrategyArgsDict = {
     "rolling_update": {"max_surge": "25%", "max_unavailable": 0},
 }
 
+# pulumi-kubernetes' own Deployment await (4.25) can report a rollout finished before it
+# has begun: it may take the status of the previous revision, all Ready, for the new
+# one's (seen against a real API server: a Blue/Green Service moved to the new colour
+# while it still ran its old version). A condition in this annotation replaces that
+# await; the provider checks it only once status.observedGeneration has caught up.
+WAIT_FOR = "pulumi.com/waitFor"
+# Rolled out: every replica the Deployment wants (its live spec.replicas, whoever set it:
+# the stack, an autoscaler, a patch) runs the current pod template and is available, and
+# no other pod is left - at 0 replicas not even a terminating one, so a Recreate scaled
+# to 0 is done only once its old pods are gone. The status leaves zero counts out, hence
+# the second branch. An RFC 9535 filter that selects the status object (the only member
+# with observedGeneration) when it holds; the parentheses are not optional: the
+# provider's parser rejects `a == b && c == d && e == f` unbracketed.
+ROLLED_OUT = (
+    "jsonpath={$[?@.observedGeneration && ("
+    "((@.updatedReplicas == $.spec.replicas && @.availableReplicas == $.spec.replicas)"
+    " && @.replicas == $.spec.replicas)"
+    " || (($.spec.replicas == 0 && !@.replicas) && (!@.terminatingReplicas || @.terminatingReplicas == 0))"
+    ")]}"
+)
+
 
 def expect_strategy(app: AppConfig, kind: type[StrategyT]) -> StrategyT:
     strategy = app.strategy
@@ -55,7 +76,9 @@ class AppWorkload(pulumi.ComponentResource):
         self._name = name
         self._app = app
         self._namespace = namespace
-        self.namespace = pulumi.Output.from_input(namespace)
+        # from_input would wrap an Output (the usual case: the Environment's) in two new
+        # ones, each a task the SDK tracks and awaits before the program may finish.
+        self.namespace = namespace if isinstance(namespace, pulumi.Output) else pulumi.Output.from_input(namespace)
         self.deployment_names = {}
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
@@ -100,7 +123,7 @@ class AppWorkload(pulumi.ComponentResource):
             spec["replicas"] = replicas
         deployment = k8s.apps.v1.Deployment(
             f"{self._name}-{suffix}",
-            metadata=self._meta(object_name, labels, annotations),
+            metadata=self._meta(object_name, labels, {**(annotations or {}), WAIT_FOR: ROLLED_OUT}),
             spec=spec,
             opts=self._child(depends_on),
         )

@@ -352,6 +352,34 @@ class KubeClient:
                 return None
             raise
 
+    def list_objects(self, path: str, label_selector: str | None = None) -> Any:
+        """A collection: its items and the resourceVersion to watch it from."""
+        return self.request("GET", path, query={"labelSelector": label_selector} if label_selector else None)
+
+    def watch(
+        self, path: str, resource_version: str, *, label_selector: str | None = None, timeout_seconds: int = 1
+    ) -> Iterator[dict[str, Any]]:
+        """The change events of a collection after resource_version, in the order the
+        server committed them, until it ends the watch after timeout_seconds. An ERROR
+        event (e.g. 410 Gone: that version is compacted away) raises."""
+        query = {"watch": "true", "resourceVersion": resource_version, "timeoutSeconds": str(timeout_seconds)}
+        if label_selector:
+            query["labelSelector"] = label_selector
+        request = urllib.request.Request(f"{self.server}{path}?{urllib.parse.urlencode(query)}")
+        request.add_header("Accept", "application/json")
+        try:
+            response = urllib.request.urlopen(request, timeout=self.timeout, context=self._tls)
+        except urllib.error.HTTPError as error:
+            raise KubeApiError("GET", path, error.code, error.read().decode(errors="replace")) from None
+        with response:
+            # One JSON event per line.
+            for line in response:
+                event: dict[str, Any] = json.loads(line)
+                if event["type"] == "ERROR":
+                    status = event["object"]
+                    raise KubeApiError("WATCH", path, status.get("code", 0), status.get("message", ""))
+                yield event
+
     def delete(self, path: str) -> None:
         """Deletes an object; one that is already gone is not an error."""
         try:

@@ -158,7 +158,8 @@ METHOD = """## Method
 - **Mocks (P1, P2, memory).** Every run is a fresh `python -m bench.mocks_run` process:
   imports and a 4-app warm-up run are not timed; the timed part is the program, from
   config validation to its last registration, under Pulumi's mocks with the plain
-  mock monitor (nothing recorded). Peak RSS is the process's `ru_maxrss`.
+  mock monitor (nothing recorded). Peak RSS is the process's high-water mark
+  (`VmHWM`), imports included.
 - **Real engine (P3, P4).** `pulumi preview` of a new `bench` stack (every resource a
   create) with the offline engine built by `scripts/setup.sh`, each program a temporary
   copy with its own file backend. CPU time is user + system time of the CLI and

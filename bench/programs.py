@@ -11,9 +11,9 @@ from typing import Any
 import pulumi
 from pulumi.runtime.mocks import MockResourceArgs, Mocks
 
-from .fleet import STACK
+from components.config import PROJECT
 
-PROJECT = "delivery-platform"
+from .fleet import STACK
 
 
 def program(kind: str) -> Callable[[], Any]:

@@ -30,34 +30,24 @@ from components.config import (
     RollingStrategy,
     StackConfig,
     parse_image,
-    validate_stack_config,
 )
+from components.program import load
+from components.workloads import base as workloads_base
 
-PROJECT = "delivery-platform"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi"}
 ENVIRONMENT_LABEL = "delivery-platform/environment"
 TRACK_LABEL = "delivery-platform/track"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-# The rollout condition the provider awaits instead of its own Deployment await.
-ROLLED_OUT = (
-    "jsonpath={$[?@.observedGeneration && ("
-    "((@.updatedReplicas == $.spec.replicas && @.availableReplicas == $.spec.replicas)"
-    " && @.replicas == $.spec.replicas)"
-    " || (($.spec.replicas == 0 && !@.replicas) && (!@.terminatingReplicas || @.terminatingReplicas == 0))"
-    ")]}"
-)
-ZERO_DOWNTIME: k8s.apps.v1.DeploymentStrategyArgsDict = {
-    "type": "RollingUpdate",
-    "rolling_update": {"max_surge": "25%", "max_unavailable": 0},
-}
+# Shared constants, not components: the baseline must register the same inputs, and
+# a copy of the rollout condition drifted twice while the components changed it.
+ROLLED_OUT = workloads_base.ROLLED_OUT
+ZERO_DOWNTIME = workloads_base.ZERO_DOWNTIME_ROLLOUT
 
 Peers = list[k8s.networking.v1.NetworkPolicyPeerArgsDict]
 
 
 def stack_config() -> StackConfig:
-    config = pulumi.Config(PROJECT)
-    keys = ("cluster", "protect", "environments", "registry", "jenkins", "argocd", "apps")
-    stack = validate_stack_config({key: value for key in keys if (value := config.get_object(key)) is not None})
+    stack = load()
     if not isinstance(stack.cluster, RenderCluster) or stack.registry is not None:
         raise ValueError("the raw baseline covers the fleet's features only: a render cluster and no registry")
     return stack

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 
 from .config import PROJECT, ConfigError, StackConfig, load_stack_config
 from .platform import Platform
@@ -13,8 +14,6 @@ def _stack_config_values() -> tuple[dict[str, str], set[str]]:
     runtime holds them (explicitly set values win over the PULUMI_CONFIG environment).
     The SDK exposes no public way to list config keys, and unknown keys must be
     reported, so this reads the runtime's own store."""
-    from pulumi.runtime import config as runtime_config
-
     values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     secrets = set(runtime_config.get_config_secret_keys_env()) | runtime_config._SECRET_KEYS.get()
     return values, secrets

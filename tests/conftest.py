@@ -17,9 +17,9 @@ import pytest
 import yaml
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
 
+from components.config import PROJECT
 from tests.graph import Graph, Registered
 
-PROJECT = "delivery-platform"
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -114,8 +114,9 @@ class ProgramRunner:
         stack: str = "test",
         preview: bool = False,
     ) -> Graph:
-        monitor = RecordingMonitor(RecordingMocks())
-        pulumi.runtime.set_mocks(RecordingMocks(), project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+        mocks = RecordingMocks()
+        monitor = RecordingMonitor(mocks)
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
         values = {
             f"{PROJECT}:{key}": value if isinstance(value, str) else json.dumps(value)
             for key, value in (config or {}).items()

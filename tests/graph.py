@@ -74,8 +74,4 @@ class Graph:
         return chain
 
     def kubernetes_objects(self) -> list[Registered]:
-        return [
-            r
-            for r in self.resources
-            if r.custom and r.type.startswith("kubernetes:") and r.type != "pulumi:providers:kubernetes"
-        ]
+        return [r for r in self.resources if r.custom and r.type.startswith("kubernetes:")]

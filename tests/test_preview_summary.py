@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from components.config import PROJECT
 from components.tools import preview_summary
 from components.tools.preview_summary import (
     COMMENT_LIMIT,
@@ -26,7 +27,7 @@ from components.tools.preview_summary import (
     render,
     render_for_comment,
 )
-from tests.conftest import PROJECT, REPO
+from tests.conftest import REPO
 
 STACK = "qa"
 PACK = "delivery-platform"

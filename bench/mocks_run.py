@@ -1,13 +1,11 @@
-"""`python -m bench.mocks_run <components|raw> <apps> [default|tuned-gc]`: one timed run of
-a program for fleet(apps) under mocks, in a process of its own so its peak RSS is the
-program's. Prints JSON: seconds and cpuSeconds (of the timed run, all threads) and
-peakRssKib (of the whole process, from /proc).
+"""`python -m bench.mocks_run <components|raw> <apps> [program-gc|interpreter-gc]`: one
+timed run of a program for fleet(apps) under mocks, in a process of its own so its
+peak RSS is the program's. Prints JSON: seconds and cpuSeconds (of the timed run, all
+threads) and peakRssKib (of the whole process, from /proc).
 
-`tuned-gc` is a diagnostic: the cyclic garbage collector's young generation is
-collected every 10,000 allocations instead of 700 and import-time objects are frozen
-out of its scans. Pulumi's SDK allocates heavily per registered resource, so with the
-default settings a large share of the run is collector time, growing with the number
-of live objects."""
+Both programs set the collector thresholds of `components.program.tune_collector`.
+`interpreter-gc` is a diagnostic that keeps the interpreter's defaults instead, to
+show what that setting is worth."""
 
 from __future__ import annotations
 
@@ -17,13 +15,15 @@ import sys
 import time
 from pathlib import Path
 
+from components import program as components_program
+
 from .fleet import fleet
 from .programs import program, run_under_mocks
 
 # A small fleet run first loads what the SDKs import lazily on first use, so the
 # timed run measures registering the fleet, not importing modules.
 WARM_UP_APPS = 4
-TUNED_GC_THRESHOLDS = (10_000, 50, 100)
+COLLECTOR_SETTINGS = ("program-gc", "interpreter-gc")
 
 
 def peak_rss_kib() -> int:
@@ -38,15 +38,15 @@ def peak_rss_kib() -> int:
 
 def main(argv: list[str]) -> None:
     kind, apps, *options = argv
-    collector = options[0] if options else "default"
-    if collector not in ("default", "tuned-gc"):
-        raise SystemExit(f"unknown collector setting {collector!r} (default or tuned-gc)")
+    collector = options[0] if options else COLLECTOR_SETTINGS[0]
+    if collector not in COLLECTOR_SETTINGS:
+        raise SystemExit(f"unknown collector setting {collector!r} (one of {', '.join(COLLECTOR_SETTINGS)})")
+    if collector == "interpreter-gc":
+        # tune_collector() reads the thresholds when called: make it keep the defaults.
+        components_program.COLLECTOR_THRESHOLDS = gc.get_threshold()
     run = program(kind)
     run_under_mocks(run, fleet(WARM_UP_APPS))
     config = fleet(int(apps))
-    if collector == "tuned-gc":
-        gc.freeze()
-        gc.set_threshold(*TUNED_GC_THRESHOLDS)
     start, start_cpu = time.perf_counter(), time.process_time()
     run_under_mocks(run, config)
     measured = {

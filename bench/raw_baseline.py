@@ -1,12 +1,14 @@
 """The raw baseline: the fleet's Kubernetes objects written out by hand with plain
 pulumi_kubernetes resources - no component resources, nothing from components/ but
-the config loader - the program a team would write without this library.
+the config loader and the program's collector setting - the program a team would
+write without this library.
 
 It registers exactly what the components register for a fleet (same types, logical
 names, inputs, provider and dependencies; bench/check.py compares the two before
 anything is timed), so timing one against the other measures what the components
 cost. It reads the same stack config through the same typed loader (parsing and
-defaults are not what is measured) and covers the features bench/fleet.py uses: a
+defaults are not what is measured), runs with the same garbage-collector thresholds
+(a process setting, not component work), and covers the features bench/fleet.py uses: a
 `render` cluster, no registry pull secret, Gateway API canary routes."""
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from components.config import (
     StackConfig,
     parse_image,
 )
-from components.program import load
+from components.program import load, tune_collector
 from components.workloads import base as workloads_base
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi"}
@@ -54,6 +56,7 @@ def stack_config() -> StackConfig:
 
 
 def main() -> None:
+    tune_collector()
     stack = pulumi.get_stack()
     config = stack_config()
     assert isinstance(config.cluster, RenderCluster)

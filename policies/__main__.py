@@ -5,8 +5,10 @@ import them without starting a server.
 """
 
 from pulumi_policy import EnforcementLevel, PolicyPack
-from rules import PACK_NAME, all_policies
+from rules import PACK_NAME, all_policies, cache
 
+# Each resource's properties are converted once, not once per policy (rules/cache.py).
+cache.install()
 PolicyPack(
     name=PACK_NAME,
     policies=all_policies(),

@@ -27,7 +27,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .props import plain
+from .cache import plain_props
 
 Config = Mapping[str, Any]
 
@@ -77,8 +77,8 @@ class Resource:
             type=args.resource_type,
             name=args.name,
             urn=args.urn,
-            props=plain(args.props),
-            provider_props=plain(args.provider.props) if args.provider is not None else None,
+            props=plain_props(args.props),
+            provider_props=plain_props(args.provider.props) if args.provider is not None else None,
             ignore_changes=tuple(args.opts.ignore_changes or ()),
         )
 
@@ -88,8 +88,8 @@ class Resource:
             type=resource.resource_type,
             name=resource.name,
             urn=resource.urn,
-            props=plain(resource.props),
-            provider_props=plain(resource.provider.props) if resource.provider is not None else None,
+            props=plain_props(resource.props),
+            provider_props=plain_props(resource.provider.props) if resource.provider is not None else None,
             ignore_changes=tuple(resource.opts.ignore_changes or ()),
             parent=resource.parent.urn if resource.parent is not None else None,
             dependencies=tuple(dependency.urn for dependency in resource.dependencies),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .framework import Config, NotApplicable, Resource, Setting
@@ -101,6 +102,13 @@ class KubeObject:
     @property
     def name(self) -> str | Unknown | None:
         return text(self.props, "metadata", "name")
+
+    @cached_property
+    def pod_labels(self) -> dict[str, str] | Unknown:
+        """Labels the object's pods get (none for kinds without pods). Stack rules match
+        every selector against every workload: worked out once per object."""
+        template = pod_template(self)
+        return {} if template is None else string_map(template.metadata, "labels")
 
     @property
     def cluster_scoped(self) -> bool:
@@ -233,12 +241,6 @@ def containers(pod_spec: dict[str, Any] | Unknown, sections: Sequence[str] = CON
         for entry in listed:
             if isinstance(entry, dict):
                 yield Container(section, entry)
-
-
-def pod_labels(found: KubeObject) -> dict[str, str] | Unknown:
-    """Labels the workload's pods get (none for kinds without pods)."""
-    template = pod_template(found)
-    return {} if template is None else string_map(template.metadata, "labels")
 
 
 class Match:

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
@@ -29,7 +30,6 @@ from .kube import (
     is_empty_selector,
     kube_objects,
     map_selects,
-    pod_labels,
     pod_template,
     selector_matches,
 )
@@ -78,6 +78,17 @@ class Stack:
 
     def workloads(self) -> list[KubeObject]:
         return [found for found in self.objects if found.kind in WORKLOAD_KINDS]
+
+    @cached_property
+    def _workloads_by_namespace(self) -> dict[str | Unknown | None, list[KubeObject]]:
+        by_namespace: dict[str | Unknown | None, list[KubeObject]] = {}
+        for workload in self.workloads():
+            by_namespace.setdefault(workload.namespace, []).append(workload)
+        return by_namespace
+
+    def workloads_in(self, namespace: str) -> list[KubeObject]:
+        """The workloads that are, or may be (namespace not known yet), in `namespace`."""
+        return self._workloads_by_namespace.get(namespace, []) + self._workloads_by_namespace.get(UNKNOWN, [])
 
     def lookup(self, kind: str, namespace: str | None, name: str, patched: bool = False) -> KubeObject | Unknown | None:
         """The object of `kind` named `name` in `namespace` (None for cluster-scoped
@@ -159,10 +170,8 @@ def _check_default_deny(resources: Sequence[Resource], config: Config) -> Iterat
 def _selected(stack: Stack, namespace: str, selector: dict[str, str]) -> tuple[list[KubeObject], int]:
     """Workloads whose pods a Service selector matches, and how many cannot be told."""
     matched, unknown = [], 0
-    for workload in stack.workloads():
-        if workload.namespace is not UNKNOWN and workload.namespace != namespace:
-            continue
-        result = map_selects(selector, pod_labels(workload))
+    for workload in stack.workloads_in(namespace):
+        result = map_selects(selector, workload.pod_labels)
         if result is True and workload.namespace == namespace:
             matched.append(workload)
         elif result is not False:
@@ -281,7 +290,7 @@ class Canaries:
 
     def track(self, stack: Stack, workload: KubeObject) -> bool | Unknown:
         """Whether the workload's pods only serve a canary share."""
-        labels = pod_labels(workload)
+        labels = workload.pod_labels
         undecided = self.undecided
         for service in stack.kind("Service"):
             selector = string_map(service.props, "spec", "selector")
@@ -328,7 +337,7 @@ def _check_replicas(resources: Sequence[Resource], config: Config) -> Iterator[V
 
 def _covers(budget: KubeObject, selector: dict[str, Any] | Unknown, workload: KubeObject) -> bool | Unknown:
     return Match.all_of(
-        [_equals(workload.namespace, budget.namespace), selector_matches(selector, pod_labels(workload))]
+        [_equals(workload.namespace, budget.namespace), selector_matches(selector, workload.pod_labels)]
     )
 
 
@@ -337,7 +346,7 @@ def _check_disruption_budgets(stack: Stack) -> Iterator[Violation]:
         if not isinstance(budget.namespace, str):
             continue
         selector = obj(budget.props, "spec", "selector")
-        results = [(workload, _covers(budget, selector, workload)) for workload in stack.workloads()]
+        results = [(workload, _covers(budget, selector, workload)) for workload in stack.workloads_in(budget.namespace)]
         if any(result is UNKNOWN for _, result in results):
             continue
         matched = [workload for workload, result in results if result is True]

@@ -1,0 +1,166 @@
+"""The pack's conversion caches (policies/rules/cache.py), installed the way the pack's
+entry point installs them, behind pulumi-policy's own analyzer servicer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_policy.policy as sdk_policy
+import pytest
+from google.protobuf import json_format, struct_pb2  # type: ignore[import-untyped]
+from pulumi.runtime import proto
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+from rules import PACK_NAME, all_policies, cache
+
+from components.program import main
+from tests.conftest import ProgramRunner, stack_file_config
+from tests.policies.corpus import build, templates
+from tests.policies.harness import Res, from_graph
+
+PROVIDER_PROPS = {"namespace": "shop", "renderYamlToDirectory": "build/manifests"}
+
+
+@pytest.fixture
+def conversions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts the protobuf-to-dict conversions the servicer makes. The SDK functions
+    the caches replace are restored after the test."""
+    for name in ("json_format", "deserialize_properties", "unknown_checking_proxy"):
+        monkeypatch.setattr(sdk_policy, name, getattr(sdk_policy, name))
+    monkeypatch.setattr(cache.Installed, "plain", None)
+    counted: list[str] = []
+    convert = json_format.MessageToDict
+
+    def counting(message: Any, **options: Any) -> Any:
+        counted.append(message.DESCRIPTOR.full_name)
+        return convert(message, **options)
+
+    monkeypatch.setattr(json_format, "MessageToDict", counting)
+    return counted
+
+
+def _servicer() -> Any:
+    return _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", all_policies(), EnforcementLevel.ADVISORY)
+
+
+def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(props)
+    return struct
+
+
+def _request(resource: Res) -> Any:
+    return proto.AnalyzeRequest(
+        urn=resource.urn,
+        type=resource.type,
+        name=resource.name,
+        properties=_struct(dict(resource.props)),
+        provider=proto.AnalyzerProviderResource(
+            type="pulumi:providers:kubernetes", urn="urn:provider", name="provider", properties=_struct(PROVIDER_PROPS)
+        ),
+    )
+
+
+def _stack_request(requests: list[Any]) -> Any:
+    return proto.AnalyzeStackRequest(
+        resources=[
+            proto.AnalyzerResource(urn=request.urn, type=request.type, name=request.name, properties=request.properties)
+            for request in requests
+        ]
+    )
+
+
+def _deployment_with_latest_image() -> Res:
+    resource, _ = build(
+        {
+            "from": "deployment",
+            "set": {"spec.template.spec.containers[0].image": "registry.example.com/shop/web:latest"},
+            "unset": ["spec.template.spec.containers[0].imagePullPolicy"],
+        },
+        templates(),
+    )
+    return resource
+
+
+def _serve(requests: list[Any]) -> list[bytes]:
+    servicer = _servicer()
+    responses = [servicer.Analyze(request, None) for request in requests]
+    responses.append(servicer.AnalyzeStack(_stack_request(requests), None))
+    return [response.SerializeToString(deterministic=True) for response in responses]
+
+
+def test_a_resource_is_converted_once_whatever_the_number_of_policies(conversions: list[str]) -> None:
+    resource_policies = [policy for policy in all_policies() if isinstance(policy, ResourceValidationPolicy)]
+    request = _request(_deployment_with_latest_image())
+    _servicer().Analyze(request, None)
+    uncached = len(conversions)
+    conversions.clear()
+
+    cache.install()
+    servicer = _servicer()
+    servicer.Analyze(request, None)
+    servicer.Analyze(request, None)
+
+    assert uncached >= len(resource_policies) > 2
+    # The resource's properties and its provider's, once each, for both calls.
+    assert sorted(conversions) == ["google.protobuf.Struct"] * 2
+
+
+def test_stack_policies_share_one_conversion_per_resource(conversions: list[str]) -> None:
+    stack_policies = [policy for policy in all_policies() if isinstance(policy, StackValidationPolicy)]
+    requests = [_request(_deployment_with_latest_image())]
+    cache.install()
+
+    _servicer().AnalyzeStack(_stack_request(requests), None)
+
+    assert len(stack_policies) > 1
+    assert len(conversions) == 1
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_the_dev_stack_gets_the_same_findings_with_the_caches(
+    conversions: list[str], run_program: ProgramRunner, preview: bool
+) -> None:
+    graph = run_program(main, config=stack_file_config("dev"), stack="dev", preview=preview)
+    requests = [_request(resource) for resource in from_graph(graph)]
+    violating = _request(_deployment_with_latest_image())
+    requests.append(violating)
+    uncached = _serve(requests)
+
+    cache.install()
+
+    assert _serve(requests) == uncached
+    assert b"image-pull-policy" in uncached[-2], "the violating Deployment was not reported"
+
+
+def test_a_remediation_does_not_leak_into_the_cached_properties(conversions: list[str]) -> None:
+    cache.install()
+    servicer = _servicer()
+    request = _request(_deployment_with_latest_image())
+
+    first, second = (servicer.Remediate(request, None) for _ in range(2))
+    analyzed = servicer.Analyze(request, None)
+
+    for response in (first, second):
+        [remediation] = response.remediations
+        fixed = json_format.MessageToDict(remediation.properties)
+        assert fixed["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "Always"
+    assert "image-pull-policy" in {diagnostic.policyName for diagnostic in analyzed.diagnostics}
+
+
+def test_memo_evicts_the_least_recently_used_and_checks_identity() -> None:
+    calls: list[object] = []
+
+    def record(value: object) -> int:
+        calls.append(value)
+        return len(calls)
+
+    memo: cache.Memo[object, int] = cache.Memo(record, capacity=2)
+    first, second, third = [1], [2], [3]
+
+    assert [memo(first), memo(second), memo(first)] == [1, 2, 1]
+    memo(third)  # evicts `second`, the least recently used
+    assert memo(first) == 1
+    assert memo(second) == 4
+    assert memo([1]) == 5, "an equal but different object is not the cached one"
+    assert len(memo) == 2

@@ -156,6 +156,8 @@ METHOD = """## Method
   `pulumi_kubernetes` resources. Before anything is timed, `bench/check.py` runs both
   programs under the unit-test mocks harness and requires the same custom resources:
   type, logical name, every input, provider and dependencies (the command stops if not).
+  Both programs start with the same process setting, the collector thresholds of
+  `components.program.tune_collector` (see GC below), so only component work differs.
 - **Mocks (P1, P2, memory).** Every run is a fresh `python -m bench.mocks_run` process:
   imports and a 4-app warm-up run are not timed; the timed part is the program, from
   config validation to its last registration, under Pulumi's mocks with the plain
@@ -177,37 +179,52 @@ METHOD = """## Method
   register N + 4 component resources (one per app, one per environment, the platform)
   on top of the same custom resources, each with a `RegisterResourceOutputs` call and
   the outputs the team's component rules require (object names as `Output`s that wait
-  for the object). Building the objects' specs costs the same in both programs; the
-  difference is the SDK's work per registration and per `Output`.
-- **GC** is a diagnostic for an option outside the components: the same components
-  run with the collector setting `tuned-gc` of `bench/mocks_run.py` (young generation
-  collected every 10,000 allocations instead of 700, import-time objects frozen). The
-  Python SDK allocates heavily per registration, so with the default setting a large
-  share of every run - components or raw - is cyclic-GC time walking all live
-  objects. Set in the program's entry point, it would shorten every preview and
-  update of a large stack; it is not set there, so no other figure includes it.
+  for the object). Building the objects' specs costs the same in both programs.
+- **GC** shows what the program's collector setting is worth: the components with the
+  thresholds `tune_collector` sets (young objects collected every 10,000 allocations
+  instead of 700, full collections rare) against the interpreter's defaults. Pulumi's
+  Python SDK allocates heavily for every registration, so at the defaults a large
+  share of a run is the collector walking a heap that grows with every resource; it
+  also hit the components harder than the baseline (more live objects), which is why
+  P1 was 1.28 before the setting.
 - **P2** compares like with like: the raw baseline's own fleet(400)/fleet(200) ratio,
-  shown beside it, is the SDK runtime's scaling (the collector walking a heap that
-  grows with every registered resource) with no component involved.
-- **P3** is P1's work over real gRPC plus the engine's own per-resource work (a step
-  and a display line per component; the components program also exports the
-  platform's outputs as stack outputs, which the raw baseline has none of). The
-  Python program is the busiest process of a preview; when it has registered
-  everything, the SDK waits for every outstanding `Output`, re-waiting on the whole
-  pending set each time one completes
-  (`pulumi/runtime/stack.py`, `wait_for_rpcs`), so the components' extra `Output`s
-  cost more there than under mocks.
-- **P4** is bounded below by what any Python CrossGuard pack costs: `pulumi-policy`
-  serves the pack over gRPC and, for every resource, deserializes its properties once
-  per resource policy (`Analyze`) and the whole stack once per stack policy
-  (`AnalyzeStack`). The floor pack (one policy that checks nothing) shows that bound.
+  shown beside it, is the SDK runtime's scaling with no component involved.
+- **P3** is P1's work over real gRPC plus the engine's own per-resource work for the
+  N + 4 components (a step, a display line and its outputs each; the components
+  program also exports the platform's outputs as stack outputs, which the raw
+  baseline has none of).
+- **P4** is bounded below by what any policy pack costs in this engine, shown beside
+  it: the floor pack (one policy that checks nothing). For every resource the engine
+  calls the analyzer twice (`Remediate`, then `Analyze`; also for packs without
+  remediations), each call marshalling the resource's properties, and the 3.259 CLI
+  writes every such call with the properties to its always-on automatic log
+  (`~/.pulumi/logs`, gzip), which alone is about 40% of the engine's CPU in a
+  preview (`pulumi preview --profiling`). Neither can be changed from a pack.
+  What the pack adds above the floor is its own work.
 
-## Optimised in the components
+## Optimised
 
+- **The program's collector thresholds** (`components/program.py`,
+  `tune_collector`, first thing in `main()`): a third less time for a large stack's
+  program, and the components' extra objects no longer multiply collector work.
+  The raw baseline calls the same function, so P1 and P3 compare component work only.
+- **The policy pack converts each resource's properties once** (`policies/rules/cache.py`,
+  installed by the pack's entry point). pulumi-policy converts the protobuf
+  properties to Python (`MessageToDict`, `deserialize_properties`, the unknown-value
+  proxy) inside its loop over policies: 28 times per resource in `Analyze` and, in
+  `AnalyzeStack`, every resource once per stack policy; the pack then copied each
+  proxy into plain values again per policy. Served in-process (no engine) for
+  fleet(200)'s 1,179 resources, `Analyze` for each plus one `AnalyzeStack` took
+  8.8 s before and 1.9 s after, with byte-identical responses (the caches hand every
+  policy the same objects; tests/policies/test_cache.py).
+  Remediations are not cached: the SDK converts their props separately and a
+  remediation may change them.
+- **Stack rules index workloads by namespace** and compute each workload's pod labels
+  once (`Stack.workloads_in`, `KubeObject.pod_labels`) instead of matching every
+  Service and PodDisruptionBudget selector against every workload of the stack.
 - `AppWorkload` no longer passes the environment's namespace `Output` through
   `Output.from_input`, which wrapped it in two new `Output`s per app (each a task the
-  SDK tracks and awaits before the program may finish): 400 fewer `Output`s and 200
-  fewer tasks for fleet(200), same values and dependencies."""
+  SDK tracks and awaits before the program may finish)."""
 
 
 def main() -> None:

@@ -4,11 +4,14 @@ Serves the policies over gRPC to the engine; the rules live in rules/ so tests c
 import them without starting a server.
 """
 
+import gc
+
 from pulumi_policy import EnforcementLevel, PolicyPack
 from rules import PACK_NAME, all_policies, cache
 
 # Each resource's properties are converted once, not once per policy (rules/cache.py).
 cache.install()
+gc.set_threshold(*cache.COLLECTOR_THRESHOLDS)
 PolicyPack(
     name=PACK_NAME,
     policies=all_policies(),

@@ -19,7 +19,6 @@ props with secrets preserved, which is not cached, and a remediation may modify 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, Generic, TypeVar
@@ -34,36 +33,38 @@ from .props import plain
 Arg = TypeVar("Arg")
 Result = TypeVar("Result")
 
+# The pack process's garbage-collector thresholds, the program's too
+# (components/program.py): the pack allocates for every resource the engine sends and
+# keeps the converted ones, so at the interpreter's defaults (700, 10, 10) the collector
+# keeps walking a growing heap.
+COLLECTOR_THRESHOLDS = (10_000, 50, 100)
+
 # Entries per cache. AnalyzeStack reads every resource of the stack once per stack
 # policy, so a cache smaller than the stack would evict each entry before its next use.
 CAPACITY = 10_000
 
 
 class Memo(Generic[Arg, Result]):
-    """`function`'s results for the last `capacity` argument objects (the least
-    recently used go first), by identity. An entry keeps its argument alive, so the
-    id cannot be reused while it is cached. Thread-safe: the SDK serves the engine's
-    calls from a pool of worker threads."""
+    """`function`'s results for the last `capacity` argument objects, by identity (the
+    oldest entries go first). An entry keeps its argument alive, so the id cannot be
+    reused while it is cached. Safe from the SDK's worker threads: a lookup is one
+    dict read, and writes, the rare case, take a lock."""
 
     def __init__(self, function: Callable[[Arg], Result], capacity: int = CAPACITY) -> None:
         self._function = function
         self._capacity = capacity
-        self._entries: OrderedDict[int, tuple[Arg, Result]] = OrderedDict()
+        self._entries: dict[int, tuple[Arg, Result]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, argument: Arg) -> Result:
-        key = id(argument)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] is argument:
-                self._entries.move_to_end(key)
-                return entry[1]
+        entry = self._entries.get(id(argument))
+        if entry is not None and entry[0] is argument:
+            return entry[1]
         result = self._function(argument)
         with self._lock:
-            self._entries[key] = (argument, result)
-            self._entries.move_to_end(key)
-            if len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
+            self._entries[id(argument)] = (argument, result)
+            while len(self._entries) > self._capacity:
+                del self._entries[next(iter(self._entries))]
         return result
 
     def __len__(self) -> int:

@@ -13,6 +13,7 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from rules import PACK_NAME, all_policies, cache
 
+from components import program
 from components.program import main
 from tests.conftest import ProgramRunner, stack_file_config
 from tests.policies.corpus import build, templates
@@ -37,6 +38,11 @@ def conversions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(json_format, "MessageToDict", counting)
     return counted
+
+
+def test_the_pack_process_uses_the_program_collector_thresholds() -> None:
+    """The pack cannot import components/; the two settings are kept equal here."""
+    assert cache.COLLECTOR_THRESHOLDS == program.COLLECTOR_THRESHOLDS
 
 
 def _servicer() -> Any:
@@ -148,7 +154,7 @@ def test_a_remediation_does_not_leak_into_the_cached_properties(conversions: lis
     assert "image-pull-policy" in {diagnostic.policyName for diagnostic in analyzed.diagnostics}
 
 
-def test_memo_evicts_the_least_recently_used_and_checks_identity() -> None:
+def test_memo_evicts_the_oldest_entry_and_checks_identity() -> None:
     calls: list[object] = []
 
     def record(value: object) -> int:
@@ -159,8 +165,8 @@ def test_memo_evicts_the_least_recently_used_and_checks_identity() -> None:
     first, second, third = [1], [2], [3]
 
     assert [memo(first), memo(second), memo(first)] == [1, 2, 1]
-    memo(third)  # evicts `second`, the least recently used
-    assert memo(first) == 1
-    assert memo(second) == 4
-    assert memo([1]) == 5, "an equal but different object is not the cached one"
+    memo(third)  # evicts `first`, the oldest entry
+    assert memo(second) == 2
+    assert memo(first) == 4
+    assert memo([2]) == 5, "an equal but different object is not the cached one"
     assert len(memo) == 2

@@ -270,18 +270,14 @@ def test_the_stack_job_uses_the_repository_engine_and_fails_on_the_gate() -> Non
     workflow = load("pulumi-stack.yml")
     scripts = run_scripts(workflow)
     assert "bash scripts/setup.sh" in scripts
-    assert "source toolchain/env.sh" in scripts
-    assert (REPO / "policies" / "PulumiPolicy.yaml").is_file()
-    assert "--policy-pack policies" in scripts
-    assert "--diff" in scripts
-    assert "components.tools.preview_summary" in scripts
-    assert "--fail-on-mandatory" in scripts
+    # The operation itself is the shared script, run for real by tests/e2e/test_preview_summary_engine.py.
+    assert 'bash scripts/ci-stack.sh "$COMMAND" "$STACK" "$RUNNER_TEMP"' in scripts
     last = list(steps(workflow))[-1]
-    assert "steps.summary.outputs.gate" in str(last["env"])
     assert "steps.pulumi.outputs.status" in str(last["env"])
     assert "exit 1" in last["run"]
     (comment,) = (step for step in steps(workflow) if "issues/comments" in step.get("run", ""))
     assert comment["if"] == "inputs.command == 'preview' && github.event_name == 'pull_request'"
+    assert '"$RUNNER_TEMP/summary-$STACK.md"' in comment["run"]
 
 
 def test_checkout_does_not_keep_the_token() -> None:
@@ -481,11 +477,8 @@ def test_jenkins_runs_the_repository_engine_with_bound_credentials(jenkinsfile: 
     run = helper(jenkinsfile, "pulumiWithPolicies").text
     for needle in (
         "bash scripts/setup.sh",
-        "source toolchain/env.sh",
-        "--policy-pack policies",
-        "--diff",
-        "components.tools.preview_summary",
-        "--fail-on-mandatory",
+        'bash scripts/ci-stack.sh "$PULUMI_COMMAND" "$STACK" .',
+        'archiveArtifacts(artifacts: "summary-${stack}.md"',
         "withCredentials([file(credentialsId: gcpCredentialsId, variable: 'GOOGLE_APPLICATION_CREDENTIALS')])",
     ):
         assert needle in run, needle
@@ -496,3 +489,47 @@ def test_jenkins_runs_the_repository_engine_with_bound_credentials(jenkinsfile: 
     scripts = re.findall(r"script: (\'\'\'|\"\"\"|'|\")", run)
     assert scripts
     assert set(scripts) == {"'''"}, "shell scripts must be single-quoted Groovy strings"
+
+
+# --- scripts/ci-stack.sh, the stack operation both CI files run ---
+
+CI_STACK = REPO / "scripts" / "ci-stack.sh"
+
+
+def test_shell_scripts_pass_shellcheck() -> None:
+    scripts = sorted([*REPO.glob("scripts/*.sh"), *REPO.glob("toolchain/*.sh")])
+    result = subprocess.run(
+        [str(BIN / "shellcheck"), "--external-sources", *map(str, scripts)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert CI_STACK in scripts
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def ci_stack(*arguments: str, backend: str | None) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "PULUMI_BACKEND_URL"}
+    if backend is not None:
+        env["PULUMI_BACKEND_URL"] = backend
+    return subprocess.run(
+        ["bash", str(CI_STACK), *arguments], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    "arguments", [(), ("destroy", "dev", "out"), ("preview", "dev")], ids=["nothing", "destroy", "no-output"]
+)
+def test_ci_stack_rejects_other_usage(arguments: tuple[str, ...], tmp_path: Path) -> None:
+    result = ci_stack(*arguments, backend=f"file://{tmp_path}")
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+
+
+def test_ci_stack_refuses_to_run_without_the_state_backend(tmp_path: Path) -> None:
+    """Without it toolchain/env.sh would pick a local backend, where every resource looks new."""
+    result = ci_stack("up", "dev", str(tmp_path / "out"), backend=None)
+    assert result.returncode == 1
+    assert "PULUMI_BACKEND_URL" in result.stderr
+    assert not (tmp_path / "out").exists()

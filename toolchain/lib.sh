@@ -1,9 +1,11 @@
+# shellcheck shell=bash
 # Shared helpers for the toolchain scripts. Sourced, never executed.
 # Everything built here lives in a cache outside the repository, keyed by version,
 # so a warm set-up only checks that the binaries are present.
 set -euo pipefail
 
 TOOLCHAIN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck disable=SC2034 # for the scripts that source this file
 REPO_ROOT="$(cd "$TOOLCHAIN_DIR/.." && pwd)"
 # shellcheck source=toolchain/versions.env
 source "$TOOLCHAIN_DIR/versions.env"

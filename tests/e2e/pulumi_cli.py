@@ -65,12 +65,18 @@ class PulumiProject:
         (workdir / ".state").mkdir()
 
     def run(self, *args: str, check: bool = True, timeout: float = 600) -> Run:
+        return self.execute(["pulumi", *args, "--non-interactive"], check=check, timeout=timeout)
+
+    def execute(
+        self, argv: list[str], check: bool = True, timeout: float = 600, env: dict[str, str] | None = None
+    ) -> Run:
+        """Any command in the project directory with the project's environment (plus `env`)."""
         # Its own process group: the language host and provider plugins outlive a killed
         # CLI, so a time-out (or Ctrl-C) ends the whole group, never just the CLI.
         with subprocess.Popen(
-            ["pulumi", *args, "--non-interactive"],
+            argv,
             cwd=self.workdir,
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -84,7 +90,7 @@ class PulumiProject:
                 raise
         run = Run(process.returncode, stdout, stderr)
         if check and run.returncode != 0:
-            raise AssertionError(f"pulumi {' '.join(args)} exited {run.returncode}:\n{run.output}")
+            raise AssertionError(f"{' '.join(argv)} exited {run.returncode}:\n{run.output}")
         return run
 
     def init_stack(self, stack: str) -> None:

@@ -3,8 +3,8 @@ config changed so that the next preview creates, updates, replaces and deletes
 resources, touches protected ones and breaks a mandatory policy, and the tool's
 Markdown is checked against the config change and the engine's own records.
 
-The preview runs exactly as the CI files run it (`--event-log`), and also as plain
-`pulumi preview --json`, whose digest carries no policy results."""
+The preview runs exactly as the CI files run it (scripts/ci-stack.sh, `--event-log`),
+and also as plain `pulumi preview --json`, whose digest carries no policy results."""
 
 from __future__ import annotations
 
@@ -88,6 +88,7 @@ class RealPreview:
     blue_green_names: dict[str, set[str]]
     canary_names: dict[str, set[str]]
     preview: Run  # the CI command's own run
+    ci_summary: str  # the summary it wrote
     engine_summary: dict[str, Any]  # the summaryEvent of its event log
     summary: subprocess.CompletedProcess[str]  # the tool with --fail-on-mandatory on that log
     digest_summary: subprocess.CompletedProcess[str]  # the tool on `pulumi preview --json`
@@ -115,15 +116,15 @@ def real_preview(tmp_path_factory: pytest.TempPathFactory) -> RealPreview:
             project.run("state", "protect", resource["urn"], "--stack", "dev", "--yes")
     (workdir / "Pulumi.dev.yaml").write_text(yaml.safe_dump(changed, sort_keys=False), encoding="utf-8")
 
-    # As .github/workflows/pulumi-stack.yml and the Jenkinsfile run it.
-    events = workdir / "events.jsonl"
-    policy_pack = str(REPO / "policies")
-    project.env["PULUMI_DEBUG_COMMANDS"] = "true"
-    preview = project.run(
-        *("preview", "--stack", "dev", "--diff", "--policy-pack", policy_pack, "--color", "never"),
-        *("--event-log", str(events)),
+    # As .github/workflows/pulumi-stack.yml and the Jenkinsfile run it; no cloud plugins here.
+    output = workdir / "ci"
+    preview = project.execute(
+        ["bash", str(REPO / "scripts" / "ci-stack.sh"), "preview", "dev", str(output)],
         check=False,
+        env={"CI_STACK_PLUGINS": ""},
     )
+    events = output / "events-dev.jsonl"
+    policy_pack = str(REPO / "policies")
     digest = workdir / "preview.json"
     digest.write_text(
         project.run("preview", "--stack", "dev", "--json", "--policy-pack", policy_pack, check=False).stdout,
@@ -134,6 +135,7 @@ def real_preview(tmp_path_factory: pytest.TempPathFactory) -> RealPreview:
         blue_green_names=blue_green_names,
         canary_names=resource_names(resources, "delivery-platform:workloads:CanaryApp", apps["canary"].name),
         preview=preview,
+        ci_summary=(output / "summary-dev.md").read_text(encoding="utf-8"),
         engine_summary=next(
             json.loads(line)["summaryEvent"] for line in events.read_text().splitlines() if '"summaryEvent"' in line
         ),
@@ -145,10 +147,12 @@ def real_preview(tmp_path_factory: pytest.TempPathFactory) -> RealPreview:
 
 def test_the_mandatory_violation_fails_the_preview_and_the_gate(real_preview: RealPreview) -> None:
     replicas = real_preview.apps["blue_green"].replicas
-    assert real_preview.preview.returncode != 0
+    assert real_preview.preview.returncode == 1
     assert f"replicas: {replicas} => {replicas + 1}" in real_preview.preview.output  # the human diff is in the log
+    assert "the policy gate exited" in real_preview.preview.stderr
     assert real_preview.summary.returncode == EXIT_GATE_FAILED, real_preview.summary.stderr
     assert "**Blocked:** 1 mandatory policy violation" in real_preview.summary.stdout
+    assert real_preview.ci_summary == real_preview.summary.stdout
 
 
 def test_counts_are_the_engines(real_preview: RealPreview) -> None:

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# One Pulumi operation of one stack, as CI runs it (.github/workflows/pulumi-stack.yml
+# and the Jenkinsfile both call this): `pulumi <preview|up> --diff` with the policy
+# pack, the engine's events kept, and their Markdown summary written.
+#
+#   bash scripts/ci-stack.sh <preview|up> <stack> <output directory>
+#
+# The Pulumi project is the working directory (the checkout, in CI); the engine, the
+# virtualenv, the policy pack and the summary tool are this repository's.
+# Writes <output directory>/events-<stack>.jsonl and summary-<stack>.md, then exits 1
+# if the operation failed or the summary's gate found a mandatory policy violation
+# (the summary exists either way, for the pull-request comment). Run
+# `bash scripts/setup.sh` first.
+#
+# Environment:
+#   PULUMI_BACKEND_URL  required: toolchain/env.sh would otherwise use a throw-away local
+#                       backend, against which every resource looks new and an `up`
+#                       would try to create them all again.
+#   CI_STACK_PLUGINS    provider plugins to install first, at the versions
+#                       requirements.lock pins for their SDKs (default: "gcp random";
+#                       scripts/setup.sh builds only kubernetes). Empty when the agent
+#                       already has them in PULUMI_HOME or the stack needs none.
+set -euo pipefail
+
+if [[ $# -ne 3 || ! "$1" =~ ^(preview|up)$ ]]; then
+  echo "usage: bash scripts/ci-stack.sh <preview|up> <stack> <output directory>" >&2
+  exit 2
+fi
+command=$1 stack=$2 output=$3
+if [[ -z "${PULUMI_BACKEND_URL:-}" ]]; then
+  echo "error: set PULUMI_BACKEND_URL to the stacks' state backend (e.g. gs://<bucket>)" >&2
+  exit 1
+fi
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+python="$REPO_ROOT/.venv/bin/python"
+mkdir -p "$output"
+output="$(cd "$output" && pwd)"
+events="$output/events-$stack.jsonl"
+summary="$output/summary-$stack.md"
+# shellcheck source=toolchain/env.sh
+source "$REPO_ROOT/toolchain/env.sh"
+
+for package in ${CI_STACK_PLUGINS-gcp random}; do
+  version="$("$python" -c 'import importlib.metadata, sys; print(importlib.metadata.version(sys.argv[1]))' \
+    "pulumi-$package")"
+  pulumi plugin install resource "$package" "v$version"
+done
+
+args=(--stack "$stack" --diff --policy-pack "$REPO_ROOT/policies" --non-interactive --color never
+  --event-log "$events")
+if [[ "$command" == up ]]; then
+  args+=(--yes)
+fi
+# --event-log (behind PULUMI_DEBUG_COMMANDS, as the Automation API uses it) writes the
+# engine events beside the human diff in the log; unlike `--json` they carry the policy
+# violations. Both statuses are kept so the summary is written even when pulumi fails.
+status=0
+PULUMI_DEBUG_COMMANDS=true pulumi "$command" "${args[@]}" || status=$?
+gate=0
+(cd "$REPO_ROOT" && "$python" -m components.tools.preview_summary --stack "$stack" --fail-on-mandatory \
+  --output "$summary" "$events") || gate=$?
+
+if [[ $status -ne 0 || $gate -ne 0 ]]; then
+  echo "error: pulumi $command exited $status; the policy gate exited $gate (see $summary)" >&2
+  exit 1
+fi

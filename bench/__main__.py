@@ -229,8 +229,8 @@ METHOD = """## Method
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--reps-mocks", type=int, default=4, help="repetitions of the mocks runs (default 4)")
-    parser.add_argument("--reps-engine", type=int, default=3, help="repetitions of the previews (default 3)")
+    parser.add_argument("--reps-mocks", type=int, default=6, help="repetitions of the mocks runs (default 6)")
+    parser.add_argument("--reps-engine", type=int, default=4, help="repetitions of the previews (default 4)")
     parser.add_argument("--output", type=Path, default=OUTPUT, help="the Markdown page to write")
     args = parser.parse_args()
     started = time.monotonic()

@@ -100,6 +100,20 @@ def templates() -> dict[str, Any]:
     return found
 
 
+def mutable_image_deployment() -> Res:
+    """A compliant Deployment but for a `latest` image without an imagePullPolicy: the
+    pull-policy rule reports it and its remediation sets `Always`."""
+    resource, _ = build(
+        {
+            "from": "deployment",
+            "set": {"spec.template.spec.containers[0].image": "registry.example.com/shop/web:latest"},
+            "unset": ["spec.template.spec.containers[0].imagePullPolicy"],
+        },
+        templates(),
+    )
+    return resource
+
+
 def build(spec: dict[str, Any], library: dict[str, Any]) -> tuple[Res, list[str]]:
     """A resource from a case entry, and the Pulumi names it depends on."""
     template = library[spec["from"]]

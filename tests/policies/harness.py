@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2  # type: ignore[import-untyped]
+from pulumi.runtime import proto
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -28,9 +29,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy.deserialize import deserialize_properties, serialize_properties
-from pulumi_policy.policy import _NotApplicableError
+from pulumi_policy.policy import _NotApplicableError, _PolicyAnalyzerServicer
 from pulumi_policy.proxy import unknown_checking_proxy
-from rules import all_policies
+from rules import PACK_NAME, all_policies
 
 from tests.graph import Graph
 
@@ -174,7 +175,7 @@ class Pack:
             result: Any = policy.remediate(args)  # synchronous here, despite the SDK's annotation
             if result is not None:
                 props = result
-        plain: dict[str, Any] = json_format.MessageToDict(_struct(serialize_properties(props)))
+        plain: dict[str, Any] = json_format.MessageToDict(struct(serialize_properties(props)))
         return plain
 
     def analyze_stack(self, resources: Sequence[Res]) -> list[Finding]:
@@ -208,10 +209,29 @@ def _reporter(
     return report
 
 
-def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
-    struct = struct_pb2.Struct()
-    struct.update(dict(props))
-    return struct
+def struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(dict(props))
+    return message
+
+
+def servicer() -> Any:
+    """pulumi-policy's own analyzer servicer with the pack's policies, as the pack serves them."""
+    return _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", all_policies(), EnforcementLevel.ADVISORY)
+
+
+def analyze_request(resource: Res, provider: Mapping[str, Any] | None = None) -> Any:
+    """The AnalyzeRequest (also a RemediateRequest) the engine sends for `resource`."""
+    request = proto.AnalyzeRequest(
+        urn=resource.urn, type=resource.type, name=resource.name, properties=struct(resource.props)
+    )
+    if provider is not None:
+        request.provider.CopyFrom(
+            proto.AnalyzerProviderResource(
+                type=resource.provider_type, urn="urn:provider", name="provider", properties=struct(provider)
+            )
+        )
+    return request
 
 
 def _stack_resources(resources: Sequence[Res], wires: Sequence[Mapping[str, Any]]) -> list[PolicyResource]:

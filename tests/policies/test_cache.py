@@ -7,17 +7,16 @@ from typing import Any
 
 import pulumi_policy.policy as sdk_policy
 import pytest
-from google.protobuf import json_format, struct_pb2  # type: ignore[import-untyped]
+from google.protobuf import json_format  # type: ignore[import-untyped]
 from pulumi.runtime import proto
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
-from pulumi_policy.policy import _PolicyAnalyzerServicer
-from rules import PACK_NAME, all_policies, cache
+from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
+from rules import all_policies, cache
 
 from components import program
 from components.program import main
 from tests.conftest import ProgramRunner, stack_file_config
-from tests.policies.corpus import build, templates
-from tests.policies.harness import Res, from_graph
+from tests.policies.corpus import mutable_image_deployment
+from tests.policies.harness import analyze_request, from_graph, servicer
 
 PROVIDER_PROPS = {"namespace": "shop", "renderYamlToDirectory": "build/manifests"}
 
@@ -45,28 +44,6 @@ def test_the_pack_process_uses_the_program_collector_thresholds() -> None:
     assert cache.COLLECTOR_THRESHOLDS == program.COLLECTOR_THRESHOLDS
 
 
-def _servicer() -> Any:
-    return _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", all_policies(), EnforcementLevel.ADVISORY)
-
-
-def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
-    struct = struct_pb2.Struct()
-    struct.update(props)
-    return struct
-
-
-def _request(resource: Res) -> Any:
-    return proto.AnalyzeRequest(
-        urn=resource.urn,
-        type=resource.type,
-        name=resource.name,
-        properties=_struct(dict(resource.props)),
-        provider=proto.AnalyzerProviderResource(
-            type="pulumi:providers:kubernetes", urn="urn:provider", name="provider", properties=_struct(PROVIDER_PROPS)
-        ),
-    )
-
-
 def _stack_request(requests: list[Any]) -> Any:
     return proto.AnalyzeStackRequest(
         resources=[
@@ -76,36 +53,24 @@ def _stack_request(requests: list[Any]) -> Any:
     )
 
 
-def _deployment_with_latest_image() -> Res:
-    resource, _ = build(
-        {
-            "from": "deployment",
-            "set": {"spec.template.spec.containers[0].image": "registry.example.com/shop/web:latest"},
-            "unset": ["spec.template.spec.containers[0].imagePullPolicy"],
-        },
-        templates(),
-    )
-    return resource
-
-
 def _serve(requests: list[Any]) -> list[bytes]:
-    servicer = _servicer()
-    responses = [servicer.Analyze(request, None) for request in requests]
-    responses.append(servicer.AnalyzeStack(_stack_request(requests), None))
+    analyzer = servicer()
+    responses = [analyzer.Analyze(request, None) for request in requests]
+    responses.append(analyzer.AnalyzeStack(_stack_request(requests), None))
     return [response.SerializeToString(deterministic=True) for response in responses]
 
 
 def test_a_resource_is_converted_once_whatever_the_number_of_policies(conversions: list[str]) -> None:
     resource_policies = [policy for policy in all_policies() if isinstance(policy, ResourceValidationPolicy)]
-    request = _request(_deployment_with_latest_image())
-    _servicer().Analyze(request, None)
+    request = analyze_request(mutable_image_deployment(), PROVIDER_PROPS)
+    servicer().Analyze(request, None)
     uncached = len(conversions)
     conversions.clear()
 
     cache.install()
-    servicer = _servicer()
-    servicer.Analyze(request, None)
-    servicer.Analyze(request, None)
+    analyzer = servicer()
+    analyzer.Analyze(request, None)
+    analyzer.Analyze(request, None)
 
     assert uncached >= len(resource_policies) > 2
     # The resource's properties and its provider's, once each, for both calls.
@@ -114,10 +79,10 @@ def test_a_resource_is_converted_once_whatever_the_number_of_policies(conversion
 
 def test_stack_policies_share_one_conversion_per_resource(conversions: list[str]) -> None:
     stack_policies = [policy for policy in all_policies() if isinstance(policy, StackValidationPolicy)]
-    requests = [_request(_deployment_with_latest_image())]
+    requests = [analyze_request(mutable_image_deployment(), PROVIDER_PROPS)]
     cache.install()
 
-    _servicer().AnalyzeStack(_stack_request(requests), None)
+    servicer().AnalyzeStack(_stack_request(requests), None)
 
     assert len(stack_policies) > 1
     assert len(conversions) == 1
@@ -128,8 +93,8 @@ def test_the_dev_stack_gets_the_same_findings_with_the_caches(
     conversions: list[str], run_program: ProgramRunner, preview: bool
 ) -> None:
     graph = run_program(main, config=stack_file_config("dev"), stack="dev", preview=preview)
-    requests = [_request(resource) for resource in from_graph(graph)]
-    violating = _request(_deployment_with_latest_image())
+    requests = [analyze_request(resource, PROVIDER_PROPS) for resource in from_graph(graph)]
+    violating = analyze_request(mutable_image_deployment(), PROVIDER_PROPS)
     requests.append(violating)
     uncached = _serve(requests)
 
@@ -141,11 +106,11 @@ def test_the_dev_stack_gets_the_same_findings_with_the_caches(
 
 def test_a_remediation_does_not_leak_into_the_cached_properties(conversions: list[str]) -> None:
     cache.install()
-    servicer = _servicer()
-    request = _request(_deployment_with_latest_image())
+    analyzer = servicer()
+    request = analyze_request(mutable_image_deployment(), PROVIDER_PROPS)
 
-    first, second = (servicer.Remediate(request, None) for _ in range(2))
-    analyzed = servicer.Analyze(request, None)
+    first, second = (analyzer.Remediate(request, None) for _ in range(2))
+    analyzed = analyzer.Analyze(request, None)
 
     for response in (first, second):
         [remediation] = response.remediations

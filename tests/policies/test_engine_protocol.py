@@ -4,45 +4,13 @@ AnalyzeStack): the last step before `pulumi preview --policy-pack policies`."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from google.protobuf import json_format, struct_pb2  # type: ignore[import-untyped]
+from google.protobuf import json_format  # type: ignore[import-untyped]
 from pulumi.runtime import proto
-from pulumi_policy import EnforcementLevel, StackValidationPolicy
-from pulumi_policy.policy import _PolicyAnalyzerServicer
+from pulumi_policy import StackValidationPolicy
 from rules import PACK_NAME, all_policies
 
-from tests.policies.corpus import build, templates
-from tests.policies.harness import Pack, Res
-
-
-def _servicer() -> Any:
-    return _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", all_policies(), EnforcementLevel.ADVISORY)
-
-
-def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
-    struct = struct_pb2.Struct()
-    struct.update(props)
-    return struct
-
-
-def _request(resource: Res) -> Any:
-    return proto.AnalyzeRequest(
-        urn=resource.urn, type=resource.type, name=resource.name, properties=_struct(dict(resource.props))
-    )
-
-
-def _latest_without_pull_policy() -> Res:
-    resource, _ = build(
-        {
-            "from": "deployment",
-            "set": {"spec.template.spec.containers[0].image": "registry.example.com/shop/web:latest"},
-            "unset": ["spec.template.spec.containers[0].imagePullPolicy"],
-        },
-        templates(),
-    )
-    return resource
-
+from tests.policies.corpus import build, mutable_image_deployment, templates
+from tests.policies.harness import Pack, analyze_request, servicer, struct
 
 JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "array": list,
@@ -53,7 +21,7 @@ JSON_TYPES: dict[str, type | tuple[type, ...]] = {
 
 
 def test_analyzer_info_declares_every_policy_with_its_level_severity_and_schema() -> None:
-    info = _servicer().GetAnalyzerInfo(None, None)
+    info = servicer().GetAnalyzerInfo(None, None)
     policies = {policy.name: policy for policy in all_policies()}
 
     assert info.name == PACK_NAME
@@ -72,10 +40,10 @@ def test_analyzer_info_declares_every_policy_with_its_level_severity_and_schema(
 
 
 def test_analyze_reports_violations_by_policy_name_with_their_levels() -> None:
-    servicer = _servicer()
-    resource = _latest_without_pull_policy()
+    analyzer = servicer()
+    resource = mutable_image_deployment()
 
-    response = servicer.Analyze(_request(resource), None)
+    response = analyzer.Analyze(analyze_request(resource), None)
 
     levels = {diagnostic.policyName: diagnostic.enforcementLevel for diagnostic in response.diagnostics}
     # image-pull-policy is a remediate policy: a violation still seen at analysis blocks.
@@ -84,12 +52,12 @@ def test_analyze_reports_violations_by_policy_name_with_their_levels() -> None:
 
 
 def test_configure_changes_enforcement_and_properties() -> None:
-    servicer = _servicer()
-    servicer.Configure(
+    analyzer = servicer()
+    analyzer.Configure(
         proto.ConfigureAnalyzerRequest(
             policyConfig={
                 "image-pinned": proto.PolicyConfig(
-                    enforcementLevel=proto.ADVISORY, properties=_struct({"mutableTags": ["rc"]})
+                    enforcementLevel=proto.ADVISORY, properties=struct({"mutableTags": ["rc"]})
                 ),
                 "image-pull-policy": proto.PolicyConfig(enforcementLevel=proto.DISABLED),
             }
@@ -97,14 +65,14 @@ def test_configure_changes_enforcement_and_properties() -> None:
         None,
     )
 
-    response = servicer.Analyze(_request(_latest_without_pull_policy()), None)
+    response = analyzer.Analyze(analyze_request(mutable_image_deployment()), None)
 
     # With "latest" no longer listed as mutable and the pull-policy rule off, nothing is left.
     assert [diagnostic.policyName for diagnostic in response.diagnostics] == []
 
 
 def test_remediate_returns_the_fixed_properties() -> None:
-    response = _servicer().Remediate(_request(_latest_without_pull_policy()), None)
+    response = servicer().Remediate(analyze_request(mutable_image_deployment()), None)
 
     [remediation] = response.remediations
     fixed = json_format.MessageToDict(remediation.properties)
@@ -118,13 +86,13 @@ def test_analyze_stack_agrees_with_the_harness() -> None:
     request = proto.AnalyzeStackRequest(
         resources=[
             proto.AnalyzerResource(
-                urn=resource.urn, type=resource.type, name=resource.name, properties=_struct(dict(resource.props))
+                urn=resource.urn, type=resource.type, name=resource.name, properties=struct(dict(resource.props))
             )
             for resource in resources
         ]
     )
 
-    response = _servicer().AnalyzeStack(request, None)
+    response = servicer().AnalyzeStack(request, None)
 
     served = {(diagnostic.policyName, diagnostic.urn) for diagnostic in response.diagnostics}
     harnessed = {(finding.policy, finding.urn) for finding in Pack().analyze_stack(resources)}

@@ -5,15 +5,14 @@ pulumi-policy 1.21 turns a resource's protobuf properties into Python values
 inside its loop over policies: for each resource once per resource policy
 (`Analyze`), and for each resource of the stack once per stack policy
 (`AnalyzeStack`); `framework` then copies the proxies into plain values (`plain`).
-Profiled over a 1,179-resource preview, those conversions, not the rules, were nine
-tenths of the pack's time (docs/benchmarks.md).
+Those conversions, not the rules, were most of the pack's time (docs/benchmarks.md).
 
-`install()` makes the SDK's three steps return the earlier result for the same
-input object (protobuf's upb runtime hands out the same sub-message object on every
-access to a request's field; an equal copy would only miss the cache), so every
-policy sees the same objects. Rules only
-read props, so sharing is safe. Remediations are left alone: the SDK converts their
-props with secrets preserved, which is not cached, and a remediation may modify them.
+`install()` makes the SDK's three steps return the earlier result for the same input
+object (protobuf's upb runtime hands out the same sub-message object on every access
+to a request's field; an equal copy would only miss the cache), so every policy sees
+the same objects. Rules only read props, so sharing is safe. Remediations are left
+alone: the SDK converts their props with secrets preserved, which is not cached, and a
+remediation may modify them.
 """
 
 from __future__ import annotations
@@ -89,14 +88,19 @@ def install(capacity: int = CAPACITY) -> None:
     if Installed.plain is not None:
         return
     deserialize_once: Memo[dict[str, Any], dict[str, Any]] = Memo(sdk_deserialize_properties, capacity)
+    proxy_once: Memo[dict[str, Any], Any] = Memo(sdk_unknown_checking_proxy, capacity)
 
     def deserialize_properties(props: dict[str, Any], proxy_secrets: bool = False) -> dict[str, Any]:
         return sdk_deserialize_properties(props, proxy_secrets) if proxy_secrets else deserialize_once(props)
 
+    def unknown_checking_proxy(props: Any) -> Any:
+        # A remediation's props come wrapped in a secrets-preserving proxy, never a dict.
+        return proxy_once(props) if isinstance(props, dict) else sdk_unknown_checking_proxy(props)
+
     patches: dict[str, object] = {
         "json_format": SimpleNamespace(MessageToDict=Memo(json_format.MessageToDict, capacity)),
         "deserialize_properties": deserialize_properties,
-        "unknown_checking_proxy": Memo(sdk_unknown_checking_proxy, capacity),
+        "unknown_checking_proxy": unknown_checking_proxy,
     }
     for name, replacement in patches.items():
         if not hasattr(sdk_policy, name):

@@ -10,7 +10,7 @@ so a rule behaves the same with or without a policy config file.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from pulumi_policy import (
@@ -72,7 +72,8 @@ class Resource:
     property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @staticmethod
-    def from_validation_args(args: ResourceValidationArgs) -> Resource:
+    def from_validation_args(args: ResourceValidationArgs | PolicyResource) -> Resource:
+        """What a resource policy sees; a stack policy's resources add their links."""
         return Resource(
             type=args.resource_type,
             name=args.name,
@@ -84,13 +85,8 @@ class Resource:
 
     @staticmethod
     def from_policy_resource(resource: PolicyResource) -> Resource:
-        return Resource(
-            type=resource.resource_type,
-            name=resource.name,
-            urn=resource.urn,
-            props=plain_props(resource.props),
-            provider_props=plain_props(resource.provider.props) if resource.provider is not None else None,
-            ignore_changes=tuple(resource.opts.ignore_changes or ()),
+        return replace(
+            Resource.from_validation_args(resource),
             parent=resource.parent.urn if resource.parent is not None else None,
             dependencies=tuple(dependency.urn for dependency in resource.dependencies),
             property_dependencies={

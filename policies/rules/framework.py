@@ -43,10 +43,14 @@ class Setting:
     type: str = "array"
     items: str | None = "string"
     enum: tuple[str, ...] = ()
+    # The JSON schema of each element, for arrays of objects (instead of `items`).
+    item_schema: Mapping[str, Any] | None = None
 
     def schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": self.type, "description": self.description, "default": self.default}
-        if self.type == "array" and self.items:
+        if self.type == "array" and self.item_schema is not None:
+            schema["items"] = dict(self.item_schema)
+        elif self.type == "array" and self.items:
             item: dict[str, Any] = {"type": self.items}
             if self.enum:
                 item["enum"] = list(self.enum)

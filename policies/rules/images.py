@@ -19,10 +19,11 @@ from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceVali
 
 from .framework import Config, NotApplicable, Rule, Setting, resource_policy
 from .kube import (
-    EXEMPT_NAMESPACES,
+    EXEMPTIONS,
     WORKLOAD_KINDS,
     KubeObject,
     containers,
+    exempt_object,
     kube_rule,
     pod_template,
     provider_namespace,
@@ -176,6 +177,8 @@ def _remediate_pull_policy(args: ResourceValidationArgs, config: Config) -> Mapp
     exempt = config.get("exemptNamespaces", ())
     if path is None or namespace in exempt or (namespace is UNKNOWN and exempt):
         return None
+    if split and exempt_object(config, split[1], namespace, raw_get(args.props, "metadata", "name")):
+        return None
     spec = raw_get(args.props, *path, "spec")
     changed = False
     for section in ("initContainers", "containers"):
@@ -197,7 +200,7 @@ PINNED = Rule(
     severity=Severity.HIGH,
     remediation_steps="Tag images uniquely per build (build number, commit SHA) or pin image@sha256:<digest>.",
     settings=(
-        EXEMPT_NAMESPACES,
+        *EXEMPTIONS,
         Setting(
             "requireDigest",
             "Require a sha256 digest on every image, not just an immutable tag.",
@@ -221,7 +224,7 @@ REGISTRY = Rule(
     severity=Severity.HIGH,
     remediation_steps="Push the image to an allowed registry (or mirror it there) and reference it from there.",
     settings=(
-        EXEMPT_NAMESPACES,
+        *EXEMPTIONS,
         Setting(
             "allowedRegistries",
             "Registry hosts or host/path prefixes images may come from, e.g. europe-docker.pkg.dev/acme/apps. "
@@ -241,7 +244,7 @@ PULL_POLICY = Rule(
     enforcement=EnforcementLevel.REMEDIATE,
     severity=Severity.MEDIUM,
     remediation_steps="Set imagePullPolicy: IfNotPresent for pinned images and Always for mutable tags.",
-    settings=(EXEMPT_NAMESPACES, PINNED.settings[2]),
+    settings=(*EXEMPTIONS, PINNED.settings[-1]),
     tags=("images",),
 )
 

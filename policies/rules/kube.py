@@ -4,13 +4,14 @@ and label selectors."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from .framework import Config, NotApplicable, Resource, Setting
-from .props import UNKNOWN, Unknown, get, items, obj, or_default, string_map, strings, text
+from .props import UNKNOWN, Unknown, get, items, number, obj, or_default, string_map, strings, text
 
 # Kinds that have a pod template, and where it lives.
 WORKLOAD_KINDS = frozenset(
@@ -24,6 +25,9 @@ WORKLOAD_KINDS = frozenset(
         "CronJob",
         "Pod",
         "Rollout",
+        # Not run by Kubernetes itself: a declared pod for something else to start (the
+        # Jenkins build pods), checked like the pods it describes.
+        "PodTemplate",
     }
 )
 # Kinds whose pods run until stopped (probes and replica counts matter).
@@ -78,6 +82,28 @@ EXEMPT_NAMESPACES = Setting(
     description="Namespaces this policy does not check (system namespaces whose workloads need host access).",
     default=["kube-system"],
 )
+EXEMPT_OBJECTS = Setting(
+    key="exemptObjects",
+    description=(
+        "Single objects this policy does not check, each with the reason (an upstream design the rule cannot "
+        "fit): [{kind, namespace, name, reason}]."
+    ),
+    default=[],
+    items=None,
+    item_schema={
+        "type": "object",
+        "properties": {
+            "kind": {"type": "string"},
+            "namespace": {"type": "string"},
+            "name": {"type": "string"},
+            "reason": {"type": "string", "minLength": 1},
+        },
+        "required": ["kind", "namespace", "name", "reason"],
+        "additionalProperties": False,
+    },
+)
+# The exemption settings every Kubernetes rule takes.
+EXEMPTIONS = (EXEMPT_NAMESPACES, EXEMPT_OBJECTS)
 
 
 @dataclass(frozen=True)
@@ -162,6 +188,22 @@ def kube_objects(resources: Iterable[Resource], patches: bool = False) -> list[K
     return [found for resource in resources if (found := kube_object(resource, patches)) is not None]
 
 
+def exempt_object(config: Config, kind: str, namespace: object, name: object) -> str | None:
+    """The reason `exemptObjects` gives for the object, or None."""
+    for entry in config.get("exemptObjects", ()):
+        if (entry.get("kind"), entry.get("namespace"), entry.get("name")) == (kind, namespace, name):
+            return str(entry.get("reason"))
+    return None
+
+
+def exemption(found: KubeObject, config: Config) -> str | None:
+    """Why `found` is exempt from the rule `config` belongs to, or None."""
+    if isinstance(found.namespace, str) and found.namespace in config.get("exemptNamespaces", ()):
+        return f"namespace {found.namespace} is exempt"
+    reason = exempt_object(config, found.kind, found.namespace, found.name)
+    return None if reason is None else f"{found.describe()} is exempt: {reason}"
+
+
 def governed(resource: Resource, config: Config, kinds: Iterable[str] | None = None) -> KubeObject:
     """The object a Kubernetes rule checks, or NotApplicable for other types, other
     kinds and exempt namespaces."""
@@ -170,10 +212,10 @@ def governed(resource: Resource, config: Config, kinds: Iterable[str] | None = N
         raise NotApplicable("not a Kubernetes object")
     if kinds is not None and found.kind not in kinds:
         raise NotApplicable(f"{found.kind} is not checked by this policy")
-    exempt = config.get("exemptNamespaces", ())
-    if isinstance(found.namespace, str) and found.namespace in exempt:
-        raise NotApplicable(f"namespace {found.namespace} is exempt")
-    if found.namespace is UNKNOWN and exempt and not found.cluster_scoped:
+    reason = exemption(found, config)
+    if reason is not None:
+        raise NotApplicable(reason)
+    if found.namespace is UNKNOWN and config.get("exemptNamespaces") and not found.cluster_scoped:
         raise NotApplicable("the namespace is not known yet, so neither is whether it is exempt")
     return found
 
@@ -202,6 +244,8 @@ def template_path(kind: str) -> tuple[str, ...] | None:
         return None
     if kind == "Pod":
         return ()
+    if kind == "PodTemplate":
+        return ("template",)
     return ("spec", "jobTemplate", "spec", "template") if kind == "CronJob" else ("spec", "template")
 
 
@@ -287,6 +331,58 @@ def map_selects(selector: dict[str, str] | Unknown, labels: dict[str, str] | Unk
     if labels is UNKNOWN:
         return UNKNOWN if selector else True
     return all(labels.get(key) == value for key, value in selector.items())
+
+
+# Labels a controller gives each pod it creates, beyond the pod template's: a Service
+# may pick one pod of a StatefulSet by them (redis-ha's per-replica announce Services).
+STATEFULSET_POD_NAME = "statefulset.kubernetes.io/pod-name"
+STATEFULSET_POD_INDEX = "apps.kubernetes.io/pod-index"
+POD_TEMPLATE_HASH = "pod-template-hash"
+CONTROLLER_POD_LABELS = frozenset({STATEFULSET_POD_NAME, STATEFULSET_POD_INDEX, POD_TEMPLATE_HASH})
+
+
+def _ordinals(workload: KubeObject) -> range | Unknown:
+    replicas = number(workload.props, "spec", "replicas")
+    start = number(workload.props, "spec", "ordinals", "start")
+    if replicas is UNKNOWN or start is UNKNOWN:
+        return UNKNOWN
+    first = int(start or 0)
+    return range(first, first + int(1 if replicas is None else replicas))
+
+
+def _controller_label_matches(workload: KubeObject, key: str, value: str) -> bool | Unknown:
+    if key == POD_TEMPLATE_HASH:
+        # The hash of a ReplicaSet the Deployment controller has not created yet.
+        return UNKNOWN if workload.kind in ("Deployment", "ReplicaSet") else False
+    if workload.kind != "StatefulSet":
+        return False
+    ordinals = _ordinals(workload)
+    if key == STATEFULSET_POD_NAME:
+        name = workload.name
+        if not isinstance(name, str):
+            return UNKNOWN
+        ordinal = re.fullmatch(rf"{re.escape(name)}-([0-9]+)", value)
+        if ordinal is None:
+            return False
+        return UNKNOWN if isinstance(ordinals, Unknown) else int(ordinal[1]) in ordinals
+    if not value.isdigit():
+        return False
+    return UNKNOWN if isinstance(ordinals, Unknown) else int(value) in ordinals
+
+
+def selects_pods(selector: dict[str, str] | Unknown, workload: KubeObject) -> bool | Unknown:
+    """Whether a map selector (a Service's) selects pods of `workload`, counting the
+    labels its controller adds to each pod."""
+    if isinstance(selector, Unknown):
+        return selector
+    from_template = {key: value for key, value in selector.items() if key not in CONTROLLER_POD_LABELS}
+    results = [map_selects(from_template, workload.pod_labels)]
+    results += [
+        _controller_label_matches(workload, key, value)
+        for key, value in selector.items()
+        if key in CONTROLLER_POD_LABELS
+    ]
+    return Match.all_of(results)
 
 
 def _expression_matches(expression: Any, labels: dict[str, str] | Unknown) -> bool | Unknown:

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity
 
 from .framework import Config, NotApplicable, Rule, Setting, resource_policy
-from .kube import EXEMPT_NAMESPACES, KubeObject, is_empty_selector, kube_rule
+from .kube import EXEMPTIONS, KubeObject, is_empty_selector, kube_rule
 from .props import UNKNOWN, get, known_dicts, text
 
-# Groups that contain the service accounts (or users) of every namespace.
+# Groups that contain the service accounts (or users) of every namespace, and the user
+# every unauthenticated request acts as.
 BROAD_GROUPS = frozenset({"system:authenticated", "system:unauthenticated", "system:serviceaccounts"})
+ANONYMOUS_USER = "system:anonymous"
 _SERVICE_ACCOUNTS_OF = "system:serviceaccounts:"
 
 TRUSTED_NAMESPACES = Setting(
@@ -64,6 +67,9 @@ def _check_binding(found: KubeObject, trusted: set[str]) -> Iterator[str]:
         if kind == "Group" and name in BROAD_GROUPS:
             yield f"{found.describe()} grants its role to {name}, i.e. to identities of every namespace"
             continue
+        if kind == "User" and name == ANONYMOUS_USER:
+            yield f"{found.describe()} grants its role to {name}, i.e. to every request without credentials"
+            continue
         source = _subject_namespace(subject)
         if source is None or source in trusted:
             continue
@@ -96,14 +102,37 @@ def _check_external_name(found: KubeObject, trusted: set[str], cluster_domain: s
         )
 
 
-def _check_open_ingress(found: KubeObject) -> Iterator[str]:
-    for index, rule in enumerate(known_dicts(found.props, "spec", "ingress")):
-        for peer in known_dicts(rule, "from"):
-            selector = get(peer, "namespaceSelector")
-            if selector is not None and is_empty_selector(selector) is True:
+_PEER_FIELDS = ("podSelector", "namespaceSelector", "ipBlock")
+
+
+def _open_peers(rule: dict[str, Any], peers_key: str) -> str | None:
+    """How a NetworkPolicy rule reaches every namespace, or None: no peers at all (the
+    rule matches every source or destination), a peer without a selector or ipBlock, or
+    an empty namespaceSelector."""
+    peers = get(rule, peers_key)
+    if peers is UNKNOWN:
+        return None
+    if not peers:
+        return f"has no {peers_key!r} peers, so it matches every pod of every namespace (and beyond)"
+    for peer in known_dicts(rule, peers_key):
+        if all(get(peer, field) is None for field in _PEER_FIELDS):
+            return "has an empty peer, which matches every pod of every namespace"
+        selector = get(peer, "namespaceSelector")
+        if selector is not None and is_empty_selector(selector) is True:
+            return "has an empty namespaceSelector, which matches every namespace"
+    return None
+
+
+def _check_open_policy(found: KubeObject) -> Iterator[str]:
+    for direction, peers_key, verb in (("ingress", "from", "admits"), ("egress", "to", "allows")):
+        rules = get(found.props, "spec", direction)
+        if rules is UNKNOWN:
+            continue
+        for index, rule in enumerate(known_dicts(found.props, "spec", direction)):
+            if (why := _open_peers(rule, peers_key)) is not None:
                 yield (
-                    f"{found.describe()} ingress rule {index} admits pods from every namespace (empty "
-                    "namespaceSelector); select the allowed namespaces by kubernetes.io/metadata.name"
+                    f"{found.describe()} {direction} rule {index} {why}: it {verb} traffic across every namespace "
+                    "border; list the allowed namespaces by kubernetes.io/metadata.name (and pods by label)"
                 )
 
 
@@ -114,7 +143,7 @@ def _check_cross_namespace(found: KubeObject, config: Config) -> Iterator[str]:
     elif found.kind == "Service":
         yield from _check_external_name(found, trusted, str(config.get("clusterDomain", "cluster.local")))
     elif found.kind == "NetworkPolicy" and found.namespace is not UNKNOWN:
-        yield from _check_open_ingress(found)
+        yield from _check_open_policy(found)
 
 
 DEFAULT_NAMESPACE = Rule(
@@ -150,7 +179,7 @@ CROSS_NAMESPACE = Rule(
         "Gateway with a ReferenceGrant, and select allowed namespaces by name."
     ),
     settings=(
-        EXEMPT_NAMESPACES,
+        *EXEMPTIONS,
         TRUSTED_NAMESPACES,
         Setting("clusterDomain", "The cluster's DNS domain.", "cluster.local", "string", None),
     ),

@@ -10,7 +10,7 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity
 
 from .framework import Config, NotApplicable, Rule, Setting, resource_policy
-from .kube import EXEMPT_NAMESPACES, LONG_RUNNING_KINDS, WORKLOAD_KINDS, KubeObject, containers, kube_rule, pod_template
+from .kube import EXEMPTIONS, LONG_RUNNING_KINDS, WORKLOAD_KINDS, KubeObject, containers, kube_rule, pod_template
 from .props import UNKNOWN, Unknown, contains_unknown, get, obj, quantity, string_map, text
 
 _PROBE_HANDLERS = ("httpGet", "tcpSocket", "grpc", "exec")
@@ -118,7 +118,7 @@ RESOURCES = Rule(
     severity=Severity.MEDIUM,
     remediation_steps="Set resources.requests.cpu, resources.requests.memory and resources.limits.memory.",
     settings=(
-        EXEMPT_NAMESPACES,
+        *EXEMPTIONS,
         Setting(
             "requireCpuLimit",
             "Also require limits.cpu (off by default: CPU limits throttle latency-sensitive services).",
@@ -139,7 +139,7 @@ PROBES = Rule(
     severity=Severity.MEDIUM,
     remediation_steps="Add a readinessProbe (dependencies included) and a livenessProbe on a dependency-free endpoint.",
     settings=(
-        EXEMPT_NAMESPACES,
+        *EXEMPTIONS,
         Setting("requireLivenessProbe", "Require a livenessProbe as well as a readinessProbe.", True, "boolean", None),
     ),
     tags=("reliability", "zero-downtime"),
@@ -152,7 +152,7 @@ LABELS = Rule(
     severity=Severity.LOW,
     remediation_steps="Add the missing labels to metadata.labels and the pod template's labels.",
     settings=(
-        EXEMPT_NAMESPACES,
+        *EXEMPTIONS,
         Setting("requiredLabels", "Label keys every workload and pod template must set.", ["app.kubernetes.io/name"]),
     ),
     tags=("metadata",),

@@ -14,7 +14,7 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, PolicyComplianceFramework, ResourceValidationPolicy, Severity
 
 from .framework import Config, NotApplicable, Rule, resource_policy
-from .kube import EXEMPT_NAMESPACES, WORKLOAD_KINDS, Container, KubeObject, containers, kube_rule, pod_template
+from .kube import EXEMPTIONS, WORKLOAD_KINDS, Container, KubeObject, containers, kube_rule, pod_template
 from .props import UNKNOWN, Unknown, flag, get, known_dicts, number, obj, or_default, string_map, strings, text
 
 PSS_URL = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
@@ -242,7 +242,7 @@ BASELINE = Rule(
     enforcement=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
     remediation_steps="Remove the host access and privileges listed; run what truly needs them in an exempt namespace.",
-    settings=(EXEMPT_NAMESPACES,),
+    settings=EXEMPTIONS,
     url=PSS_URL,
     framework=_framework("baseline"),
     tags=("security", "pod-security"),
@@ -260,7 +260,7 @@ RESTRICTED = Rule(
         "Set runAsNonRoot: true and seccompProfile.type: RuntimeDefault on the pod; allowPrivilegeEscalation: false "
         "and capabilities.drop: [ALL] on every container."
     ),
-    settings=(EXEMPT_NAMESPACES,),
+    settings=EXEMPTIONS,
     url=PSS_URL,
     framework=_framework("restricted"),
     tags=("security", "pod-security"),
@@ -272,7 +272,7 @@ READ_ONLY_ROOT = Rule(
     enforcement=EnforcementLevel.MANDATORY,
     severity=Severity.MEDIUM,
     remediation_steps="Set securityContext.readOnlyRootFilesystem: true; mount emptyDir volumes for /tmp and caches.",
-    settings=(EXEMPT_NAMESPACES,),
+    settings=EXEMPTIONS,
     tags=("security",),
 )
 

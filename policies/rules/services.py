@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity
 
 from .framework import Config, Rule, Setting, resource_policy
-from .kube import EXEMPT_NAMESPACES, KubeObject, kube_rule
+from .kube import EXEMPTIONS, KubeObject, kube_rule
 from .props import UNKNOWN, items, string_map, text
 
 # Annotations that make GKE provision an internal (VPC-only) passthrough load balancer.
@@ -54,7 +54,7 @@ EXPOSURE = Rule(
     severity=Severity.HIGH,
     remediation_steps="Use a ClusterIP Service and route to it through the platform Gateway (HTTPRoute).",
     settings=(
-        EXEMPT_NAMESPACES,
+        *EXEMPTIONS,
         Setting("allowLoadBalancer", "Allow Services of type LoadBalancer (public).", False, "boolean", None),
         Setting(
             "allowInternalLoadBalancer",

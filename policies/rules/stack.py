@@ -22,16 +22,17 @@ from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
 from .framework import Config, Resource, Rule, Setting, Violation, stack_policy
 from .gke import CLUSTER, NODE_POOL, ZONAL_SLA_MIN_NODES, Gke, enforces_network_policy, has_workload_identity, is_zone
 from .kube import (
-    EXEMPT_NAMESPACES,
+    EXEMPTIONS,
     WORKLOAD_KINDS,
     KubeObject,
     Match,
     containers,
+    exemption,
     is_empty_selector,
     kube_objects,
-    map_selects,
     pod_template,
     selector_matches,
+    selects_pods,
 )
 from .props import (
     UNKNOWN,
@@ -86,19 +87,22 @@ class Stack:
             by_namespace.setdefault(workload.namespace, []).append(workload)
         return by_namespace
 
-    def workloads_in(self, namespace: str) -> list[KubeObject]:
-        """The workloads that are, or may be (namespace not known yet), in `namespace`."""
+    def workloads_in(self, namespace: str | None) -> list[KubeObject]:
+        """The workloads that are, or may be (namespace not known yet), in `namespace`
+        (None: the provider's default namespace, for objects that name none)."""
         return self._workloads_by_namespace.get(namespace, []) + self._workloads_by_namespace.get(UNKNOWN, [])
 
-    def lookup(self, kind: str, namespace: str | None, name: str, patched: bool = False) -> KubeObject | Unknown | None:
-        """The object of `kind` named `name` in `namespace` (None for cluster-scoped
-        kinds), or with `patched` the stack's patch of it; UNKNOWN when an object whose
-        name or namespace is not known could be it."""
+    def lookup(
+        self, kind: str, namespace: str | None, name: str, patched: bool = False, cluster_scoped: bool = False
+    ) -> KubeObject | Unknown | None:
+        """The object of `kind` named `name` in `namespace` (None: the provider's default
+        namespace) or, `cluster_scoped`, in no namespace; with `patched` also the stack's
+        patch of it. UNKNOWN when an object whose name or namespace is not known could be it."""
         undecided = False
         candidates = self.kind(kind) + ([found for found in self.patches if found.kind == kind] if patched else [])
         for found in candidates:
             same = Match.all_of(
-                [_equals(found.name, name), True if namespace is None else _equals(found.namespace, namespace)]
+                [_equals(found.name, name), True if cluster_scoped else _equals(found.namespace, namespace)]
             )
             if same is True:
                 return found
@@ -114,7 +118,7 @@ def _equals(value: object, expected: object) -> bool | Unknown:
 
 
 def _exempt(found: KubeObject, config: Config) -> bool:
-    return found.namespace is UNKNOWN or found.namespace in config.get("exemptNamespaces", ())
+    return found.namespace is UNKNOWN or exemption(found, config) is not None
 
 
 def _names(objects: Iterable[KubeObject]) -> str:
@@ -154,7 +158,7 @@ def _check_default_deny(resources: Sequence[Resource], config: Config) -> Iterat
             if True not in denied and UNKNOWN not in denied:
                 missing.append(direction)
         if missing:
-            found = stack.lookup("Namespace", None, namespace)
+            found = stack.lookup("Namespace", None, namespace, cluster_scoped=True)
             owner = found if isinstance(found, KubeObject) else workload
             yield Violation(
                 f"namespace {namespace} runs workloads ({workload.describe()}, ...) but no NetworkPolicy denies "
@@ -167,11 +171,11 @@ def _check_default_deny(resources: Sequence[Resource], config: Config) -> Iterat
 # --- service-selects-one-workload ---
 
 
-def _selected(stack: Stack, namespace: str, selector: dict[str, str]) -> tuple[list[KubeObject], int]:
+def _selected(stack: Stack, namespace: str | None, selector: dict[str, str]) -> tuple[list[KubeObject], int]:
     """Workloads whose pods a Service selector matches, and how many cannot be told."""
     matched, unknown = [], 0
     for workload in stack.workloads_in(namespace):
-        result = map_selects(selector, workload.pod_labels)
+        result = selects_pods(selector, workload)
         if result is True and workload.namespace == namespace:
             matched.append(workload)
         elif result is not False:
@@ -182,12 +186,12 @@ def _selected(stack: Stack, namespace: str, selector: dict[str, str]) -> tuple[l
 def _check_service_selectors(resources: Sequence[Resource], config: Config) -> Iterator[Violation]:
     stack = Stack.of(resources)
     for service in stack.kind("Service"):
-        selector = string_map(service.props, "spec", "selector")
-        if _exempt(service, config) or not isinstance(service.namespace, str) or selector is UNKNOWN or not selector:
+        selector, namespace = string_map(service.props, "spec", "selector"), service.namespace
+        if _exempt(service, config) or isinstance(namespace, Unknown) or selector is UNKNOWN or not selector:
             continue
         if text(service.props, "spec", "type") in ("ExternalName", UNKNOWN):
             continue
-        matched, unknown = _selected(stack, service.namespace, selector)
+        matched, unknown = _selected(stack, namespace, selector)
         if len(matched) > 1:
             yield Violation(
                 f"{service.describe()} selects the pods of {len(matched)} workloads ({_names(matched)}): traffic "
@@ -290,14 +294,13 @@ class Canaries:
 
     def track(self, stack: Stack, workload: KubeObject) -> bool | Unknown:
         """Whether the workload's pods only serve a canary share."""
-        labels = workload.pod_labels
         undecided = self.undecided
         for service in stack.kind("Service"):
             selector = string_map(service.props, "spec", "selector")
             if selector is UNKNOWN:
                 undecided = True
                 continue
-            selects = Match.all_of([_equals(service.namespace, workload.namespace), map_selects(selector, labels)])
+            selects = Match.all_of([_equals(service.namespace, workload.namespace), selects_pods(selector, workload)])
             if selects is True and (workload.namespace, service.name) in self.services:
                 return True
             undecided = undecided or selects is UNKNOWN or (selects is True and service.name is UNKNOWN)
@@ -343,7 +346,7 @@ def _covers(budget: KubeObject, selector: dict[str, Any] | Unknown, workload: Ku
 
 def _check_disruption_budgets(stack: Stack) -> Iterator[Violation]:
     for budget in stack.kind("PodDisruptionBudget"):
-        if not isinstance(budget.namespace, str):
+        if budget.namespace is UNKNOWN:
             continue
         selector = obj(budget.props, "spec", "selector")
         results = [(workload, _covers(budget, selector, workload)) for workload in stack.workloads_in(budget.namespace)]
@@ -536,7 +539,7 @@ def _listener_admits(stack: Stack, listener: Any, route: KubeObject, gateway_ns:
         return route.namespace == gateway_ns
     if source != "Selector" or not isinstance(route.namespace, str):
         return UNKNOWN
-    namespace = stack.lookup("Namespace", None, route.namespace)
+    namespace = stack.lookup("Namespace", None, route.namespace, cluster_scoped=True)
     if not isinstance(namespace, KubeObject):
         return UNKNOWN
     labels = string_map(namespace.props, "metadata", "labels")
@@ -607,7 +610,7 @@ def _check_token_automount(resources: Sequence[Resource], config: Config) -> Ite
         if flag(template.spec, "automountServiceAccountToken") is not None:
             continue  # an explicit choice either way
         account_name = or_default(text(template.spec, "serviceAccountName"), "default")
-        if not isinstance(account_name, str) or not isinstance(workload.namespace, str):
+        if not isinstance(account_name, str) or workload.namespace is UNKNOWN:
             continue
         account = stack.lookup("ServiceAccount", workload.namespace, account_name, patched=True)
         if account is UNKNOWN or (
@@ -747,7 +750,7 @@ def policies() -> list[StackValidationPolicy]:
                 "Every namespace that runs workloads has a default-deny NetworkPolicy for ingress and egress.",
                 "Add a NetworkPolicy with podSelector {} and policyTypes [Ingress, Egress] and no rules.",
                 severity=Severity.HIGH,
-                settings=(EXEMPT_NAMESPACES,),
+                settings=EXEMPTIONS,
                 tags=("isolation", "network"),
             ),
             _check_default_deny,
@@ -758,7 +761,7 @@ def policies() -> list[StackValidationPolicy]:
                 "Every Service selector matches the pods of exactly one workload (Blue/Green: exactly one colour).",
                 "Narrow the selector with the colour/track label so it matches one Deployment's pod labels.",
                 severity=Severity.HIGH,
-                settings=(EXEMPT_NAMESPACES,),
+                settings=EXEMPTIONS,
                 tags=("deployment-strategy",),
             ),
             _check_service_selectors,
@@ -773,7 +776,7 @@ def policies() -> list[StackValidationPolicy]:
                 "Raise replicas (or the HPA's minReplicas), or use Recreate where downtime is acceptable.",
                 severity=Severity.MEDIUM,
                 settings=(
-                    EXEMPT_NAMESPACES,
+                    *EXEMPTIONS,
                     Setting("minReplicas", "Fewest replicas a zero-downtime workload may run.", 2, "integer", None),
                 ),
                 tags=("reliability", "zero-downtime"),
@@ -836,7 +839,7 @@ def policies() -> list[StackValidationPolicy]:
                 "Set automountServiceAccountToken: false on the ServiceAccount or the pod template.",
                 severity=Severity.MEDIUM,
                 enforcement=EnforcementLevel.ADVISORY,
-                settings=(EXEMPT_NAMESPACES,),
+                settings=EXEMPTIONS,
                 tags=("security", "identity"),
             ),
             _check_token_automount,

@@ -4,6 +4,10 @@ sites), or knowingly left out."""
 
 from __future__ import annotations
 
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +25,9 @@ class UpstreamChart:
     version: str
 
 
-# The pinned upstream charts. Bump deliberately: read the chart's changelog, then
-# re-check the values keys the components set (components/jenkins.py, argocd.py).
+# The pinned upstream charts. Bump deliberately: read the chart's changelog, render it
+# with the components' values (python -m components.tools.chart_check), and update the
+# facts recorded from it (components/jenkins/, components/argocd/, tests/chart_facts.py).
 JENKINS_CHART = UpstreamChart(name="jenkins", repo="https://charts.jenkins.io", version="5.9.53")
 ARGOCD_CHART = UpstreamChart(name="argo-cd", repo="https://argoproj.github.io/argo-helm", version="10.1.1")
 
@@ -70,6 +75,29 @@ def _resolve(upstream: UpstreamChart, source: ChartSource) -> tuple[str, str | N
     return upstream.name, version, RepositoryOptsArgs(repo=repo), repo
 
 
+# Long enough for a slow mirror, short enough that an offline run is not held up.
+PROBE_TIMEOUT_SECONDS = 5.0
+
+
+def unreachable_because(chart: str, repository_opts: RepositoryOptsArgs | None) -> str | None:
+    """Why the chart's source cannot be reached from here, or None when it answers. Any
+    HTTP answer counts (a registry asking for credentials is there)."""
+    if repository_opts is None and not chart.startswith("oci://"):
+        return None if os.path.exists(chart) else f"{chart} does not exist"
+    if chart.startswith("oci://"):
+        url = f"https://{urllib.parse.urlsplit(chart).netloc}/v2/"
+    else:
+        url = f"{str(repository_opts.repo).rstrip('/')}/index.yaml" if repository_opts is not None else chart
+    request = urllib.request.Request(url, method="HEAD")
+    try:
+        with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT_SECONDS):
+            return None
+    except urllib.error.HTTPError:
+        return None
+    except (urllib.error.URLError, OSError) as error:
+        return f"{url} is not reachable ({getattr(error, 'reason', error)})"
+
+
 def deploy_chart(
     resource_name: str,
     upstream: UpstreamChart,
@@ -83,12 +111,18 @@ def deploy_chart(
     still_created: str,
 ) -> tuple[Chart | None, ChartRelease]:
     """Deploys `upstream` (or the stack's override of it) with `values`. With
-    `source.skip` nothing is registered for the chart; the skip is logged with what is
-    still created (`still_created`) and reported in the returned ChartRelease."""
+    `source.skip`, or `whenUnreachable: skip` and no answer from the source, nothing is
+    registered for the chart; the skip is logged with what is still created
+    (`still_created`) and reported in the returned ChartRelease."""
     chart, version, repository_opts, described = _resolve(upstream, source)
-    if source.skip:
-        reason = f"{config_key}.skip is true"
-        pulumi.log.info(
+    reason = f"{config_key}.skip is true" if source.skip else None
+    if reason is None and source.when_unreachable == "skip":
+        unreachable = unreachable_because(chart, repository_opts)
+        if unreachable is not None:
+            reason = f"no chart source is reachable: {unreachable} ({config_key}.whenUnreachable is skip)"
+    if reason is not None:
+        log = pulumi.log.info if source.skip else pulumi.log.warn
+        log(
             f"{upstream.name} chart ({chart} {version or ''} from {described}) not deployed: {reason}; "
             f"{still_created} are still created",
             resource=opts.parent,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -28,9 +29,12 @@ class Platform(pulumi.ComponentResource):
         name: str,
         config: StackConfig,
         registry_password: pulumi.Input[str] | None = None,
+        secrets: Mapping[str, pulumi.Input[str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`secrets`: the values of the secret config keys `config.required_secrets()` names."""
         super().__init__("delivery-platform:platform:Platform", name, None, opts)
+        secrets = secrets or {}
         outputs: dict[str, pulumi.Input[object]] = {}
 
         # --- cluster ---
@@ -89,6 +93,7 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-jenkins",
                 config.jenkins,
                 apps=config.apps,
+                admin_password=secrets[config.jenkins.admin_password_key],
                 # The repo Argo CD syncs, whether this stack runs Argo CD or not.
                 release_repo=config.argocd.release_repo,
                 stack=pulumi.get_stack(),
@@ -114,6 +119,8 @@ class Platform(pulumi.ComponentResource):
                 config.argocd,
                 environments=config.environments,
                 apps=config.apps,
+                admin_password=secrets[config.argocd.admin_password_key],
+                redis_password=secrets[config.argocd.redis_password_key],
                 # Applications sync into the environment namespaces, which must exist.
                 opts=pulumi.ResourceOptions.merge(
                     k8s_opts, pulumi.ResourceOptions(depends_on=list(self.environments.values()))

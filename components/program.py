@@ -48,10 +48,14 @@ def load() -> StackConfig:
 def main() -> Platform:
     tune_collector()
     config = load()
+    stack_config = pulumi.Config(PROJECT)
     password = None
     if config.registry is not None and config.registry.create_pull_secret:
-        password = pulumi.Config(PROJECT).get_secret(config.registry.password_key)
-    platform = Platform(pulumi.get_stack(), config, registry_password=password)
+        password = stack_config.get_secret(config.registry.password_key)
+    # Present and secret: load() checked them. Known during preview, so values built
+    # from them (Argo CD's bcrypt hash) never hide a chart's objects from the preview.
+    secrets = {key: stack_config.require_secret(key) for key in config.required_secrets()}
+    platform = Platform(pulumi.get_stack(), config, registry_password=password, secrets=secrets)
     for key, value in platform.outputs.items():
         pulumi.export(key, value)
     return platform

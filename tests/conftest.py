@@ -5,8 +5,6 @@ dependencies, options)."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,15 +21,18 @@ from tests.graph import Graph, Registered
 REPO = Path(__file__).resolve().parent.parent
 
 
-def mock_random_password(resource_name: str) -> str:
-    """The `result` the mocks give a RandomPassword of that name."""
-    return "MockPw" + hashlib.sha256(resource_name.encode()).hexdigest()[:26]
+# The passwords every program run gets as stack secrets, as a stack file's encrypted
+# values would provide them (unique, so a test finds any copy of one in the graph).
+PLATFORM_SECRETS = {
+    "jenkinsAdminPassword": "test-jenkins-admin-Jq4v8Rz2",
+    "argocdAdminPassword": "test-argocd-admin-Wm3k9Tx7",
+    "argocdRedisPassword": "test-argocd-redis-Hb6n2Lc5",
+}
 
 
 class RecordingMocks(Mocks):
     """Echo inputs back as outputs, with plausible ids and a few computed fields the
-    components read (cluster endpoint and CA, service account email and member,
-    generated passwords and bytes)."""
+    components read (cluster endpoint and CA, service account email and member)."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
@@ -42,12 +43,6 @@ class RecordingMocks(Mocks):
             email = f"{state['accountId']}@{state.get('project', 'mock-project')}.iam.gserviceaccount.com"
             state.setdefault("email", email)
             state.setdefault("member", f"serviceAccount:{email}")
-        if args.typ == "random:index/randomPassword:RandomPassword":
-            # Unique per resource and never marked secret here (the engine would): a
-            # test finds it if a component ever passes it on in plaintext.
-            state.setdefault("result", mock_random_password(args.name))
-        if args.typ == "random:index/randomBytes:RandomBytes":
-            state.setdefault("base64", base64.b64encode(hashlib.sha256(args.name.encode()).digest()[:16]).decode())
         if args.typ.startswith("kubernetes:") and "metadata" in state:
             metadata = dict(state["metadata"] or {})
             metadata.setdefault("name", f"{args.name}-generated")
@@ -92,10 +87,25 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
+def _encrypted(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
 def stack_file_config(stack: str) -> dict[str, Any]:
-    """The `delivery-platform:` keys of Pulumi.<stack>.yaml, without the prefix."""
+    """The `delivery-platform:` keys of Pulumi.<stack>.yaml, without the prefix; its
+    encrypted secrets are left out (runs get PLATFORM_SECRETS instead)."""
     document = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
-    return {key.split(":", 1)[1]: value for key, value in document["config"].items() if key.startswith(f"{PROJECT}:")}
+    return {
+        key.split(":", 1)[1]: value
+        for key, value in document["config"].items()
+        if key.startswith(f"{PROJECT}:") and not _encrypted(value)
+    }
+
+
+def stack_file_secrets(stack: str) -> list[str]:
+    """The secret keys Pulumi.<stack>.yaml carries encrypted."""
+    document = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    return [key.split(":", 1)[1] for key, value in document["config"].items() if _encrypted(value)]
 
 
 class ProgramRunner:
@@ -113,7 +123,11 @@ class ProgramRunner:
         secrets: dict[str, str] | None = None,
         stack: str = "test",
         preview: bool = False,
+        *,
+        platform_secrets: bool = True,
     ) -> Graph:
+        """`secrets` are added to PLATFORM_SECRETS (unless `platform_secrets` is false)."""
+        secrets = {**(PLATFORM_SECRETS if platform_secrets else {}), **(secrets or {})}
         mocks = RecordingMocks()
         monitor = RecordingMonitor(mocks)
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)

@@ -17,7 +17,7 @@ from components.argocd import ArgoCD
 from components.charts import ARGOCD_CHART
 from components.config import AppConfig, ArgoCDConfig, ConfigError, EnvironmentConfig, validate_stack_config
 from components.program import main
-from tests.conftest import ProgramRunner, mock_random_password, stack_file_config
+from tests.conftest import ProgramRunner, stack_file_config
 from tests.graph import Graph, Registered
 from tests.test_jenkins import leaks, secret_paths
 
@@ -25,7 +25,9 @@ CHART = "kubernetes:helm.sh/v4:Chart"
 SECRET = "kubernetes:core/v1:Secret"
 APP_PROJECT = "kubernetes:argoproj.io/v1alpha1:AppProject"
 APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application"
-PASSWORD = "random:index/randomPassword:RandomPassword"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+ADMIN_PASSWORD = "argocd-admin-Pq83nRt6Vb21"
+REDIS_PASSWORD = "argocd-redis-Zm47cWs9Kd50"
 IN_CLUSTER = "https://kubernetes.default.svc"  # Argo CD's name for the cluster it runs in
 CLUSTER_LABEL = "argocd.argoproj.io/secret-type"
 GSA = "argocd-hub@acme-prod.iam.gserviceaccount.com"
@@ -64,6 +66,8 @@ def run_argocd(run_program: ProgramRunner, config: dict[str, Any] | None = None)
             ArgoCDConfig.model_validate(config or {}),
             environments=ENVIRONMENTS,
             apps=APPS,
+            admin_password=ADMIN_PASSWORD,
+            redis_password=REDIS_PASSWORD,
             opts=pulumi.ResourceOptions(provider=provider),
         )
 
@@ -98,10 +102,6 @@ def cluster_secrets(graph: Graph) -> list[Registered]:
     return [s for s in graph.of_type(SECRET) if s.input("metadata.labels").get(CLUSTER_LABEL) == "cluster"]
 
 
-def admin_password(graph: Graph) -> str:
-    return mock_random_password(graph.one(PASSWORD).name)
-
-
 def test_chart_is_the_pinned_upstream_argo_cd_chart_in_its_own_namespace(run_program: ProgramRunner) -> None:
     chart = run_argocd(run_program).one(CHART)
     assert (chart.inputs["chart"], chart.inputs["version"]) == (ARGOCD_CHART.name, ARGOCD_CHART.version)
@@ -115,14 +115,14 @@ def test_chart_source_override_reaches_the_chart(run_program: ProgramRunner) -> 
     assert "version" not in chart.inputs
 
 
-def test_admin_password_is_a_secret_bcrypt_hash_of_the_generated_password(run_program: ProgramRunner) -> None:
+def test_admin_password_is_a_secret_bcrypt_hash_of_the_given_password(run_program: ProgramRunner) -> None:
     graph = run_argocd(run_program)
     hashed = admin_hash(graph)
-    assert bcrypt.checkpw(admin_password(graph).encode(), hashed.encode())
-    for sensitive in (admin_password(graph), hashed):
+    assert bcrypt.checkpw(ADMIN_PASSWORD.encode(), hashed.encode())
+    for sensitive in (ADMIN_PASSWORD, hashed):
         assert leaks(graph, sensitive) == []
     # Only the hash leaves the component, and only in the chart's values.
-    assert [r.type for r in graph if any(secret_paths(r.inputs, admin_password(graph)))] == []
+    assert [r.type for r in graph if any(secret_paths(r.inputs, ADMIN_PASSWORD))] == []
     assert [r.type for r in graph if any(secret_paths(r.inputs, hashed))] == [CHART]
 
 
@@ -130,12 +130,21 @@ def test_the_hash_is_stable_so_up_never_changes_it_for_the_same_password(run_pro
     assert admin_hash(run_argocd(run_program)) == admin_hash(run_argocd(run_program))
 
 
-def test_password_time_is_fixed_and_rotation_makes_a_new_password(run_program: ProgramRunner) -> None:
+def test_password_time_is_fixed_and_rotation_gives_a_new_hash(run_program: ProgramRunner) -> None:
     rotated = "2026-09-01T08:00:00Z"
     graph = run_argocd(run_program, {"adminPasswordRotatedAt": rotated})
     # Without a fixed mtime the chart stamps the render time: a new Secret on every up.
     assert values(graph)["configs"]["secret"]["argocdServerAdminPasswordMtime"] == rotated
-    assert rotated in graph.one(PASSWORD).inputs["keepers"].values()
+    assert admin_hash(graph) != admin_hash(run_argocd(run_program))
+    assert bcrypt.checkpw(ADMIN_PASSWORD.encode(), admin_hash(graph).encode())
+
+
+def _protects_and_leaves_one_evictable(budget: dict[str, Any], replicas: int) -> bool:
+    """A budget the disruption controller enforces: at least one pod kept, one evictable.
+    (`enabled` alone renders minAvailable 0 in argo-cd 10.1.1: it protects nothing.)"""
+    if "maxUnavailable" in budget:
+        return budget["enabled"] is True and 1 <= budget["maxUnavailable"] < replicas
+    return budget["enabled"] is True and 1 <= budget.get("minAvailable", 0) < replicas
 
 
 def test_single_instance_by_default(run_program: ProgramRunner) -> None:
@@ -148,13 +157,17 @@ def test_single_instance_by_default(run_program: ProgramRunner) -> None:
 
 def test_ha_runs_redis_ha_and_two_of_each_stateless_component(run_program: ProgramRunner) -> None:
     found = values(run_argocd(run_program, {"ha": True}))
-    assert found["redis-ha"] == {"enabled": True}
+    assert found["redis-ha"]["enabled"] is True
     for component in ("server", "repoServer", "applicationSet"):
         assert found[component]["replicas"] >= 2
-        assert found[component]["pdb"] == {"enabled": True}
-    # More controller replicas shard clusters; they do not fail over (chart HA docs).
+        assert _protects_and_leaves_one_evictable(found[component]["pdb"], found[component]["replicas"])
+    # More controller replicas shard clusters; they do not fail over (chart HA docs):
+    # a budget over its one pod could only block drains or protect nothing.
     assert found["controller"]["replicas"] == 1
-    assert found["controller"]["pdb"] == {"enabled": True}
+    assert found["controller"]["pdb"] == {"enabled": False}
+    # redis-ha (3 replicas by default) and its haproxy keep a quorum through drains.
+    for budget in (found["redis-ha"]["podDisruptionBudget"], found["redis-ha"]["haproxy"]["podDisruptionBudget"]):
+        assert budget == {"maxUnavailable": 1}
 
 
 def test_one_app_project_per_environment_fenced_to_its_namespace(run_program: ProgramRunner) -> None:
@@ -323,7 +336,6 @@ def test_skipped_chart_keeps_projects_and_applications(
     run_program: ProgramRunner, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO):
-        # The dev stack turns argocd off (no random plugin offline); its apps still drive it.
         graph = run_program(main, config=stack_file_config("dev") | {"argocd": {"chart": {"skip": True}}}, stack="dev")
     component = graph.one("delivery-platform:argocd:ArgoCD")
     children = graph.children(component)

@@ -20,7 +20,7 @@ from components.config import AppConfig, ConfigError, JenkinsConfig, RegistryCon
 from components.config.delivery import ReleaseRepo
 from components.jenkins import Jenkins
 from components.program import main
-from tests.conftest import ProgramRunner, mock_random_password, stack_file_config
+from tests.conftest import ProgramRunner, stack_file_config
 from tests.graph import Graph, Registered
 
 CHART = "kubernetes:helm.sh/v4:Chart"
@@ -30,7 +30,9 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
-PASSWORD = "random:index/randomPassword:RandomPassword"
+POD_TEMPLATE = "kubernetes:core/v1:PodTemplate"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+ADMIN_PASSWORD = "jenkins-admin-Xk29vQe7Lp04"
 REGISTRY_PASSWORD = "registry-token-Zq81"
 STACK = "staging"
 
@@ -84,6 +86,7 @@ def run_jenkins(
             apps=APPS,
             release_repo=release,
             stack=STACK,
+            admin_password=ADMIN_PASSWORD,
             registry=REGISTRY if with_registry else None,
             registry_password=REGISTRY_PASSWORD if with_registry else None,
             autopilot=autopilot,
@@ -199,8 +202,7 @@ def test_admin_password_lives_in_a_secret_the_chart_references(run_program: Prog
     assert secret.input("metadata.namespace") == graph.one(CHART).inputs["namespace"]
     assert is_rpc_secret(secret.inputs["stringData"])
     data = secret.inputs["stringData"]["value"]
-    password = mock_random_password(graph.one(PASSWORD).name)
-    assert data[admin["passwordKey"]] == password
+    assert data[admin["passwordKey"]] == ADMIN_PASSWORD
     assert admin["userKey"] in data
     # The chart mounts existingSecret only while createSecret is on.
     assert admin["createSecret"] is True
@@ -209,8 +211,7 @@ def test_admin_password_lives_in_a_secret_the_chart_references(run_program: Prog
 
 def test_no_password_appears_unencrypted_in_any_input(run_program: ProgramRunner) -> None:
     graph = run_jenkins(run_program)
-    generated = mock_random_password(graph.one(PASSWORD).name)
-    for password in (generated, REGISTRY_PASSWORD):
+    for password in (ADMIN_PASSWORD, REGISTRY_PASSWORD):
         assert leaks(graph, password) == []
         # Even wrapped, a password only ever goes into a Kubernetes Secret (a ConfigMap
         # or the chart's values would show it to anyone who can read them).
@@ -277,7 +278,8 @@ def test_rootless_builders_get_unconfined_profiles_but_no_privilege(run_program:
     agents = namespaces[values(graph)["agent"]["namespace"]]
     controller = namespaces[graph.one(CHART).inputs["namespace"]]
     assert agents.input("metadata.labels")["pod-security.kubernetes.io/enforce"] == "privileged"
-    assert controller.input("metadata.labels")["pod-security.kubernetes.io/enforce"] == "baseline"
+    # Every container of the chart's controller pod is restricted (see the chart contract).
+    assert controller.input("metadata.labels")["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 def test_buildkit_is_the_default_builder_and_runs_rootless(run_program: ProgramRunner) -> None:
@@ -466,7 +468,7 @@ def test_pulumi_deploy_sets_the_apps_image_and_runs_pulumi_up(run_program: Progr
 def test_deploy_tool_containers_meet_the_restricted_standard(run_program: ProgramRunner) -> None:
     for config in ({}, {"deployMode": "pulumi", "pulumiRepo": "https://git.example.com/infra.git"}):
         containers = pod_containers(run_jenkins(run_program, config))
-        (tool,) = (c for name, c in containers.items() if name != "builder")
+        (tool,) = (c for name, c in containers.items() if name not in ("builder", "jnlp"))
         context = tool["securityContext"]
         assert context["runAsNonRoot"] is True
         assert context["allowPrivilegeEscalation"] is False
@@ -488,12 +490,13 @@ def test_every_object_is_namespaced_explicitly_and_uses_the_given_provider(run_p
 
 def test_skipped_chart_keeps_the_rest(run_program: ProgramRunner, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
-        # The dev stack turns jenkins off (no random plugin offline); its apps still drive it.
         graph = run_program(main, config=stack_file_config("dev") | {"jenkins": {"chart": {"skip": True}}}, stack="dev")
     component = graph.one("delivery-platform:jenkins:Jenkins")
     children = graph.children(component)
     assert CHART not in {r.type for r in children}
-    assert {NAMESPACE, SECRET, CONFIG_MAP, SERVICE_ACCOUNT, ROLE, ROLE_BINDING} <= {r.type for r in children}
+    assert {NAMESPACE, SECRET, CONFIG_MAP, SERVICE_ACCOUNT, ROLE, ROLE_BINDING, POD_TEMPLATE, NETWORK_POLICY} <= {
+        r.type for r in children
+    }
     assert any("jenkins.chart.skip is true" in record.getMessage() for record in caplog.records)
     # Seed jobs still cover every app of the stack.
     apps = stack_file_config("dev")["apps"]

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from .base import ConfigModel, DnsLabel, FieldProblem, PinnedImage, check
+from .base import ConfigModel, DnsLabel, FieldProblem, PinnedImage, check, parse_image
+from .cluster import Cidr
 from .workloads import GatewayRef, Hostname, Quantity, Resources
 
 # A Jenkins plugin pinned to one release: `id:version`. `latest` and `experimental`
@@ -48,6 +49,11 @@ class ChartSource(ConfigModel):
     path: str | None = None
     version: str | None = None  # default: the pinned upstream version (components/charts.py)
     skip: bool = False
+    # What to do when the source cannot be reached at deploy time: `fail` (the engine
+    # reports the chart's error), or `skip` the chart for that run and say so, for
+    # render-only stacks on machines without the chart (the dev stack). Never `skip`
+    # on a live cluster: a skipped chart deletes what it had deployed.
+    when_unreachable: Literal["fail", "skip"] = "fail"
 
     @model_validator(mode="after")
     def _one_source(self) -> ChartSource:
@@ -110,6 +116,34 @@ _REQUIRED_PLUGINS = {
 }
 
 
+# A secret config key's name: the key the operator sets with `pulumi config set --secret`.
+SecretKey = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")]
+
+
+class PluginSource(ConfigModel):
+    """Where the Jenkins controller gets its pinned plugins. `update-center`: its init
+    container downloads them at every start from `url`, the Jenkins update center or
+    (air-gapped) a mirror of it with the same layout; the controller needs HTTPS egress
+    to it. `image`: `controllerImage` has them baked in (jenkins-plugin-cli at image
+    build time) and nothing is downloaded."""
+
+    kind: Literal["update-center", "image"] = "update-center"
+    url: str = Field(default="https://updates.jenkins.io", pattern=r"^https?://")
+    controller_image: PinnedImage | None = None
+
+    @model_validator(mode="after")
+    def _image_named(self) -> PluginSource:
+        problems = []
+        if self.kind == "image" and self.controller_image is None:
+            problems.append(
+                FieldProblem("controllerImage", "is required when kind is image")
+            )
+        if self.controller_image is not None and parse_image(self.controller_image).tag is None:
+            problems.append(FieldProblem("controllerImage", "needs a tag (the chart writes <repository>:<tag>)"))
+        check(problems)
+        return self
+
+
 class JenkinsConfig(ConfigModel):
     enabled: bool = True
     namespace: DnsLabel = "jenkins"
@@ -118,6 +152,14 @@ class JenkinsConfig(ConfigModel):
     agent_namespace: DnsLabel = "jenkins-agents"
     chart: ChartSource = Field(default_factory=ChartSource)
     plugins: list[PinnedPlugin] = Field(default_factory=lambda: list(DEFAULT_JENKINS_PLUGINS), min_length=1)
+    plugin_source: PluginSource = Field(default_factory=PluginSource)
+    # The secret config key holding the admin password (the operator sets it; the dev
+    # stack carries one encrypted in Pulumi.dev.yaml).
+    admin_password_key: SecretKey = "jenkinsAdminPassword"
+    # Where the controller and the build pods may connect beyond the cluster, on HTTPS
+    # and SSH only: the API server, Git, registries, the plugin source. NetworkPolicies
+    # cannot name hosts; narrow this to your ranges where you know them.
+    egress_cidrs: list[Cidr] = Field(default_factory=lambda: ["0.0.0.0/0"], min_length=1)
     # Daemonless image builder for agent pods. kaniko is a deprecated choice (Google
     # archived it in June 2025; a community fork is used); see components/jenkins.py.
     builder: Literal["buildkit", "buildah", "kaniko"] = "buildkit"
@@ -246,11 +288,21 @@ class ArgoCDConfig(ConfigModel):
     workload_identity_service_account: str | None = Field(default=None, pattern=_GCP_SERVICE_ACCOUNT)
     release_repo: ReleaseRepo = Field(default_factory=ReleaseRepo)
     sync: SyncPolicy = Field(default_factory=SyncPolicy)
+    # Secret config keys: the admin password (Argo CD gets only its bcrypt hash) and the
+    # password of Argo CD's own Redis (the Secret the chart's hook would otherwise create).
+    admin_password_key: SecretKey = "argocdAdminPassword"
+    redis_password_key: SecretKey = "argocdRedisPassword"
+    # Namespaces whose pods may reach the Argo CD server (UI, API), e.g. the gateway's;
+    # the port-forward of `argocd login --port-forward` needs none.
+    allow_from_namespaces: list[DnsLabel] = Field(default_factory=list)
+    # Where the server, repo-server and controllers may connect beyond the cluster (API
+    # servers, Git), on HTTPS and SSH only; see jenkins.egressCidrs.
+    egress_cidrs: list[Cidr] = Field(default_factory=lambda: ["0.0.0.0/0"], min_length=1)
     # With the resources finalizer, deleting an Application deletes the app's
     # workloads too; off so that removing Argo CD never takes the apps down with it.
     cascade_delete: bool = False
-    # admin.passwordMtime: sessions issued before it are invalid. Changing it also
-    # generates a new admin password (the rotation); keep it fixed otherwise, as a
+    # admin.passwordMtime: sessions issued before it are invalid. Rotating the admin
+    # password: set a new secret and move this forward; keep it fixed otherwise, as a
     # moving value would log everyone out on every `pulumi up`.
     admin_password_rotated_at: str = Field(
         default="1970-01-01T00:00:00Z", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"

@@ -14,6 +14,9 @@ from .delivery import ArgoCDConfig, JenkinsConfig
 from .workloads import AppConfig, BlueGreenStrategy, CanaryStrategy, EnvironmentConfig, RegistryConfig
 
 PROJECT = "delivery-platform"
+# Shortest admin or service password accepted from the stack's secrets: the bcrypt hash
+# Argo CD stores is only as strong as the password behind it.
+MIN_PASSWORD_LENGTH = 16
 
 
 def _default_environments() -> list[EnvironmentConfig]:
@@ -47,6 +50,16 @@ class StackConfig(ConfigModel):
         ]
         check(problems)
         return self
+
+    def required_secrets(self) -> dict[str, str]:
+        """The secret config keys the enabled components need, and what each one holds."""
+        needed: dict[str, str] = {}
+        if self.jenkins.enabled:
+            needed[self.jenkins.admin_password_key] = "the Jenkins admin password"
+        if self.argocd.enabled:
+            needed[self.argocd.admin_password_key] = "the Argo CD admin password"
+            needed[self.argocd.redis_password_key] = "the password of Argo CD's Redis"
+        return needed
 
     def warnings(self) -> list[str]:
         """Allowed but risky settings, reported at load time."""
@@ -237,14 +250,52 @@ def _decode(value: str) -> Any:
         return value
 
 
+def _password_key_names(data: Mapping[str, Any]) -> set[str]:
+    """The names the (not yet validated) config gives its password keys."""
+    names = {
+        JenkinsConfig.model_fields["admin_password_key"].default,
+        ArgoCDConfig.model_fields["admin_password_key"].default,
+        ArgoCDConfig.model_fields["redis_password_key"].default,
+    }
+    for section, fields in (("jenkins", ("adminPasswordKey",)), ("argocd", ("adminPasswordKey", "redisPasswordKey"))):
+        given = data.get(section)
+        if isinstance(given, Mapping):
+            names |= {given[field] for field in fields if isinstance(given.get(field), str)}
+    return names
+
+
+def _secret_problems(config: StackConfig, raw: Mapping[str, str], plain_keys: set[str]) -> list[str]:
+    problems = []
+    for key, purpose in config.required_secrets().items():
+        value = raw.get(f"{PROJECT}:{key}")
+        if key in plain_keys:
+            problems.append(
+                f"{PROJECT}:{key}: is set in plain text; it holds {purpose}, so set it as a secret: "
+                f"pulumi config set --secret {key} <value>"
+            )
+        elif value is None:
+            problems.append(
+                f"{PROJECT}:{key}: is required ({purpose}); set it with `pulumi config set --secret {key} <value>`"
+            )
+        elif len(value) < MIN_PASSWORD_LENGTH:
+            problems.append(f"{PROJECT}:{key}: must be at least {MIN_PASSWORD_LENGTH} characters ({purpose})")
+    return problems
+
+
 def load_stack_config(raw: Mapping[str, str], secret_keys: Collection[str] = ()) -> StackConfig:
     """Validate the stack's `delivery-platform:*` config values (JSON text as the engine
     passes them). Unknown keys are errors, except secrets, which other settings name
-    (e.g. registry.passwordKey) and which are never validated or logged here."""
+    (e.g. registry.passwordKey) and which are never validated or logged here. The
+    passwords the enabled components need must be secrets of the stack."""
     prefix = f"{PROJECT}:"
     data = {
         key.removeprefix(prefix): _decode(value)
         for key, value in raw.items()
         if key.startswith(prefix) and key not in secret_keys
     }
-    return validate_stack_config(data)
+    plain_keys = {key for key in _password_key_names(data) if key in data}
+    config = validate_stack_config({key: value for key, value in data.items() if key not in plain_keys})
+    problems = _secret_problems(config, raw, plain_keys)
+    if problems:
+        raise ConfigError(problems)
+    return config

@@ -1,9 +1,11 @@
-"""The prod stack (GKE Autopilot) and its Standard alternative, as the GKE component
-registers them under mocks, pass the pack's GKE and Kubernetes rules; a zonal Standard
-cluster gets the zonal-SLA advisory exactly when the config loader warns about it."""
+"""The prod stack (GKE Autopilot) and its Standard alternative, as the components
+register them under mocks, pass the pack with the prod pack config CI uses
+(policies/config/prod.json); a zonal Standard cluster gets the zonal-SLA advisory
+exactly when the config loader warns about it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from pulumi_policy import EnforcementLevel
 from components.config import validate_stack_config
 from components.program import main
 from tests.conftest import ProgramRunner, stack_file_config
+from tests.policies.conftest import PACK_DIR
 from tests.policies.harness import Finding, Pack, from_graph
 
 SECRETS = {"registryPassword": "not-a-real-password"}
@@ -31,7 +34,7 @@ def _standard(location: str, min_nodes: int) -> dict[str, Any]:
 def _findings(run_program: ProgramRunner, config: dict[str, Any]) -> list[Finding]:
     graph = run_program(main, config=config, secrets=SECRETS, stack="prod")
     assert graph.of_type("gcp:container/cluster:Cluster"), "no GKE cluster registered"
-    return Pack().check(from_graph(graph))
+    return Pack(json.loads((PACK_DIR / "config" / "prod.json").read_text(encoding="utf-8"))).check(from_graph(graph))
 
 
 @pytest.mark.parametrize(

@@ -135,9 +135,7 @@ class PluginSource(ConfigModel):
     def _image_named(self) -> PluginSource:
         problems = []
         if self.kind == "image" and self.controller_image is None:
-            problems.append(
-                FieldProblem("controllerImage", "is required when kind is image")
-            )
+            problems.append(FieldProblem("controllerImage", "is required when kind is image"))
         if self.controller_image is not None and parse_image(self.controller_image).tag is None:
             problems.append(FieldProblem("controllerImage", "needs a tag (the chart writes <repository>:<tag>)"))
         check(problems)

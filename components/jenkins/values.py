@@ -37,6 +37,9 @@ POD_SECURITY_CONTEXT = {
 }
 # The config-reload sidecar (and its init twin): a small Python watcher.
 SIDECAR_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
+# The controller: a JVM with the chart's 4Gi memory limit; the request keeps the
+# scheduler from packing it next to anything that would squeeze its heap.
+CONTROLLER_RESOURCES = {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}}
 # The init container copies plugins and JCasC files, and downloads plugins.
 INIT_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
 
@@ -88,6 +91,7 @@ def chart_values(config: JenkinsConfig, url: str, pod_template: str) -> dict[str
         "serviceType": "ClusterIP",
         "JCasC": {"defaultConfig": True},
         "podSecurityContextOverride": POD_SECURITY_CONTEXT,
+        "resources": CONTROLLER_RESOURCES,
         "containerSecurityContext": RESTRICTED_CONTEXT,
         "initContainerResources": INIT_RESOURCES,
         # Loads the seed-jobs ConfigMap (label JCASC_LABEL) at start and on change.

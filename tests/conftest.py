@@ -75,6 +75,9 @@ class RecordingMonitor(MockMonitor):
                     provider=request.provider,
                     depends_on=list(request.dependencies),
                     protect=bool(request.protect),
+                    property_dependencies={
+                        key: list(dependencies.urns) for key, dependencies in request.propertyDependencies.items()
+                    },
                     options={
                         "ignoreChanges": list(request.ignoreChanges),
                         "deleteBeforeReplace": bool(request.deleteBeforeReplace),
@@ -140,6 +143,16 @@ class ProgramRunner:
         self.last_graph = Graph(monitor.recorded)
         pulumi.runtime.mocks.test(program)()  # type: ignore[no-untyped-call]
         return self.last_graph
+
+
+UNREACHABLE_IN_TESTS = "no chart source is reached from unit tests"
+
+
+@pytest.fixture(autouse=True)
+def no_chart_probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never touch the network: every chart source counts as unreachable
+    (only stacks with `whenUnreachable: skip` ever ask)."""
+    monkeypatch.setattr("components.charts.unreachable_because", lambda chart, repository_opts: UNREACHABLE_IN_TESTS)
 
 
 @pytest.fixture

@@ -19,6 +19,9 @@ class Registered:
     depends_on: list[str]
     protect: bool
     options: dict[str, Any] = field(default_factory=dict)
+    # The resources each input was computed from (their outputs may be unknown during
+    # a preview), by input name.
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def provider_urn(self) -> str:

@@ -373,3 +373,94 @@ def test_argocd_config_errors_name_the_key(argocd: dict[str, Any], problem: str)
     with pytest.raises(ConfigError) as raised:
         validate_stack_config({"argocd": argocd})
     assert any(message.startswith(problem) for message in raised.value.problems), raised.value.problems
+
+
+# --- network policies ---
+
+
+def argocd_policies(graph: Graph) -> dict[str, dict[str, Any]]:
+    return {r.input("metadata.name"): r.inputs["spec"] for r in graph.of_type(NETWORK_POLICY)}
+
+
+def _selected_names(spec: dict[str, Any]) -> set[str]:
+    selector = spec["podSelector"]
+    if not selector:
+        return {"*"}
+    (expression,) = selector.get("matchExpressions") or [
+        {"values": list(selector["matchLabels"].values()), "key": next(iter(selector["matchLabels"]))}
+    ]
+    return set(expression["values"])
+
+
+def test_the_namespace_denies_everything_but_its_own_traffic_and_dns(run_program: ProgramRunner) -> None:
+    policies = argocd_policies(run_argocd(run_program))
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    same = policies["allow-same-namespace"]
+    assert same["ingress"] == [{"from": [{"podSelector": {}}]}]
+    assert same["egress"] == [{"to": [{"podSelector": {}}]}]
+    assert {port["port"] for rule in policies["allow-dns"]["egress"] for port in rule["ports"]} == {53}
+    # The 1:1 default lets nobody outside the namespace in, and no pod reach GKE's metadata.
+    assert not {"allow-server-from", "allow-gke-metadata"} & set(policies)
+
+
+def test_only_the_components_that_talk_to_api_servers_and_git_leave_the_cluster(run_program: ProgramRunner) -> None:
+    egress = argocd_policies(run_argocd(run_program))["allow-egress-https-ssh"]
+    assert _selected_names(egress) == {
+        "argocd-server",
+        "argocd-repo-server",
+        "argocd-application-controller",
+        "argocd-applicationset-controller",
+    }
+    (rule,) = egress["egress"]
+    assert {port["port"] for port in rule["ports"]} == {443, 6443, 22}
+    assert [peer["ipBlock"]["cidr"] for peer in rule["to"]] == ArgoCDConfig().egress_cidrs
+
+
+def test_listed_namespaces_reach_only_the_server(run_program: ProgramRunner) -> None:
+    spec = argocd_policies(run_argocd(run_program, {"allowFromNamespaces": ["gateway"]}))["allow-server-from"]
+    assert _selected_names(spec) == {"argocd-server"}
+    (rule,) = spec["ingress"]
+    assert [peer["namespaceSelector"]["matchLabels"] for peer in rule["from"]] == [
+        {"kubernetes.io/metadata.name": "gateway"}
+    ]
+    assert [port["port"] for port in rule["ports"]] == [8080]
+
+
+def test_a_hub_reaches_the_gke_metadata_server_from_its_workload_identity_pods(run_program: ProgramRunner) -> None:
+    spec = argocd_policies(run_argocd(run_program, HUB))["allow-gke-metadata"]
+    assert _selected_names(spec) == {"argocd-server", "argocd-application-controller"}
+
+
+# --- hooks, first preview ---
+
+
+def test_no_hook_is_needed_and_the_redis_password_is_the_stacks(run_program: ProgramRunner) -> None:
+    graph = run_argocd(run_program)
+    found = values(graph)
+    assert found["redisSecretInit"] == {"enabled": False}
+    (redis,) = (s for s in graph.of_type(SECRET) if s.input("metadata.name") == "argocd-redis")
+    assert leaks(graph, REDIS_PASSWORD) == []
+    assert [r.type for r in graph if any(secret_paths(r.inputs, REDIS_PASSWORD))] == [SECRET]
+    assert redis.input("metadata.namespace") == graph.one(CHART).inputs["namespace"]
+
+
+def test_the_charts_inputs_depend_on_no_resource_so_a_first_preview_shows_its_objects(
+    run_program: ProgramRunner,
+) -> None:
+    """During a stack's first preview only resource outputs are unknown; a chart whose
+    values hold one registers no children (helm.v4.Chart). The passwords come from the
+    stack's secrets and the namespace from config, so nothing the chart gets waits."""
+    graph = run_program(
+        main, config=stack_file_config("prod"), secrets={"registryPassword": "r" * 20}, stack="prod", preview=True
+    )
+    charts = graph.of_type(CHART)
+    assert len(charts) == 2
+    for chart in charts:
+        assert all(urns == [] for urns in chart.property_dependencies.values()), chart.property_dependencies
+
+
+def test_no_password_is_registered_in_plain_text_or_generated(run_program: ProgramRunner) -> None:
+    graph = run_argocd(run_program, {"ha": True})
+    for password in (ADMIN_PASSWORD, REDIS_PASSWORD):
+        assert leaks(graph, password) == []
+    assert not [r for r in graph if r.type.startswith("random:")]

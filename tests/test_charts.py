@@ -3,17 +3,23 @@ a skip that registers nothing but says so."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import logging
 import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
+from pulumi_kubernetes.helm.v4 import RepositoryOptsArgs
 
-from components.charts import ARGOCD_CHART, JENKINS_CHART, UpstreamChart, deploy_chart
+from components.charts import ARGOCD_CHART, JENKINS_CHART, UpstreamChart, deploy_chart, unreachable_because
 from components.config import ChartSource, ConfigError, validate_stack_config
-from tests.conftest import ProgramRunner
+from tests.conftest import UNREACHABLE_IN_TESTS, ProgramRunner
 from tests.graph import Graph, Registered
 
 CHART = "kubernetes:helm.sh/v4:Chart"
@@ -40,6 +46,28 @@ def run_chart(run_program: ProgramRunner, source: ChartSource, upstream: Upstrea
         )
 
     return run_program(program)
+
+
+@contextlib.contextmanager
+def _http_server(status: int) -> Iterator[str]:
+    """A local HTTP server answering every request with `status`."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def the_chart(graph: Graph) -> Registered:
@@ -127,3 +155,43 @@ def test_chart_source_errors_name_the_key(chart: dict[str, Any], problem: str) -
     with pytest.raises(ConfigError) as raised:
         validate_stack_config({"jenkins": {"chart": chart}})
     assert any(message.startswith(problem) for message in raised.value.problems), raised.value.problems
+
+
+# --- sources that cannot be reached ---
+
+
+def test_an_unreachable_source_skips_the_chart_only_when_the_stack_says_so(
+    run_program: ProgramRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Unit tests treat every source as unreachable (tests/conftest.py)."""
+    with caplog.at_level(logging.WARNING):
+        skipped = run_chart(run_program, ChartSource(when_unreachable="skip"))
+    assert skipped.of_type(CHART) == []
+    message = next(record.getMessage() for record in caplog.records if UPSTREAM.name in record.getMessage())
+    assert "no chart source is reachable" in message
+    assert UNREACHABLE_IN_TESTS in message
+    assert "the example's namespace" in message
+    # By default a chart is always registered: the engine reports a missing source, and a
+    # live release is never deleted because a mirror was down for one run.
+    assert the_chart(run_chart(run_program, ChartSource())).inputs["chart"] == UPSTREAM.name
+
+
+def test_a_local_chart_that_exists_is_reachable(tmp_path: Path) -> None:
+    chart = tmp_path / "example-1.2.3.tgz"
+    assert unreachable_because(str(chart), None) == f"{chart} does not exist"
+    chart.write_bytes(b"")
+    assert unreachable_because(str(chart), None) is None
+
+
+def test_a_repository_nobody_answers_for_is_unreachable() -> None:
+    # A closed port on this machine: refused at once, no traffic leaves it.
+    reason = unreachable_because("example", RepositoryOptsArgs(repo="http://127.0.0.1:9"))
+    assert reason is not None
+    assert reason.startswith("http://127.0.0.1:9/index.yaml is not reachable")
+    assert unreachable_because("oci://127.0.0.1:9/charts/example", None) is not None
+
+
+def test_a_repository_that_answers_is_reachable_whatever_the_status() -> None:
+    """Any HTTP answer counts: a mirror asking for credentials is there."""
+    with _http_server(404) as url:
+        assert unreachable_because("example", RepositoryOptsArgs(repo=url)) is None

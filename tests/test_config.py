@@ -5,6 +5,7 @@ ever escapes as anything but the one clear ConfigError."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,11 @@ from components.config import (
     GkeAutopilotConfig,
     RenderCluster,
     StackConfig,
+    load_stack_config,
     validate_stack_config,
 )
 from components.program import load
-from tests.conftest import ProgramRunner, stack_file_config
+from tests.conftest import ProgramRunner, stack_file_config, stack_file_secrets
 
 WEB = "registry.example.com/shop/web:1.4.2-b57"
 
@@ -245,3 +247,53 @@ def test_project_file_defaults_are_the_models_defaults() -> None:
         if "default" in spec:
             from_project = StackConfig.model_validate({"cluster": {"kind": "render"}, key: spec["default"]})
             assert getattr(from_project, key) == getattr(defaults, key), key
+
+
+# --- the passwords Jenkins and Argo CD need, as stack secrets ---
+
+
+def _secret_problems(config: dict[str, Any], secrets: dict[str, str], plain: dict[str, str] | None = None) -> list[str]:
+    raw = {f"delivery-platform:{key}": value for key, value in {**secrets, **(plain or {})}.items()}
+    raw |= {f"delivery-platform:{key}": json.dumps(value) for key, value in config.items()}
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(raw, secret_keys=[f"delivery-platform:{key}" for key in secrets])
+    return caught.value.problems
+
+
+def test_each_missing_password_is_named_with_the_command_that_sets_it() -> None:
+    problems = _secret_problems({}, {"argocdAdminPassword": "a" * 20})
+    assert problems == [
+        "delivery-platform:jenkinsAdminPassword: is required (the Jenkins admin password); set it with "
+        "`pulumi config set --secret jenkinsAdminPassword <value>`",
+        "delivery-platform:argocdRedisPassword: is required (the password of Argo CD's Redis); set it with "
+        "`pulumi config set --secret argocdRedisPassword <value>`",
+    ]
+
+
+def test_a_password_in_plain_text_or_too_short_is_rejected_without_echoing_it() -> None:
+    problems = _secret_problems(
+        {"jenkins": {"adminPasswordKey": "ciAdmin"}},
+        {"argocdAdminPassword": "short", "argocdRedisPassword": "r" * 16},
+        plain={"ciAdmin": "plain-text-password-1234"},
+    )
+    assert problems == [
+        "delivery-platform:ciAdmin: is set in plain text; it holds the Jenkins admin password, so set it as a "
+        "secret: pulumi config set --secret ciAdmin <value>",
+        "delivery-platform:argocdAdminPassword: must be at least 16 characters (the Argo CD admin password)",
+    ]
+    assert not any("plain-text-password-1234" in problem for problem in problems)
+
+
+def test_disabled_components_need_no_password() -> None:
+    raw = {
+        "delivery-platform:jenkins": '{"enabled": false}',
+        "delivery-platform:argocd": '{"enabled": false}',
+    }
+    assert load_stack_config(raw).required_secrets() == {}
+
+
+def test_the_dev_stack_carries_every_password_it_needs_encrypted() -> None:
+    config = validate_stack_config(stack_file_config("dev"))
+    assert config.jenkins.enabled
+    assert config.argocd.enabled
+    assert set(config.required_secrets()) <= set(stack_file_secrets("dev"))

@@ -526,3 +526,179 @@ def test_jenkins_config_errors_name_the_key(jenkins: dict[str, Any], problem: st
     with pytest.raises(ConfigError) as raised:
         validate_stack_config({"jenkins": jenkins})
     assert any(message.startswith(problem) for message in raised.value.problems), raised.value.problems
+
+
+# --- the build pod, declared for the policy pack ---
+
+
+def declared_build_pod(graph: Graph) -> Registered:
+    return graph.one(POD_TEMPLATE)
+
+
+def test_the_declared_build_pod_is_the_one_jenkins_starts(run_program: ProgramRunner) -> None:
+    """The pack checks the PodTemplate object; Jenkins starts pods from the JCasC text.
+    They must be the same pod, or the pack judges something that never runs."""
+    for builder in ("buildkit", "buildah", "kaniko"):
+        graph = run_jenkins(run_program, {"builder": builder})
+        declared = declared_build_pod(graph)
+        jcasc = yaml.safe_load(pod_template(graph)["yaml"])
+        assert declared.input("metadata.namespace") == values(graph)["agent"]["namespace"]
+        assert declared.input("metadata.name") == pod_template(graph)["label"]
+        assert declared.inputs["template"]["spec"]["containers"] == jcasc["spec"]["containers"]
+        assert declared.inputs["template"]["spec"]["volumes"] == jcasc["spec"]["volumes"]
+        assert declared.inputs["template"]["metadata"]["labels"] == jcasc["metadata"]["labels"]
+        assert declared.input("template.spec.serviceAccountName") == pod_template(graph)["serviceAccount"]
+
+
+def test_the_agent_container_is_the_charts_pinned_agent_under_the_restricted_standard(
+    run_program: ProgramRunner,
+) -> None:
+    graph = run_jenkins(run_program)
+    agent = pod_containers(graph)["jnlp"]
+    image = values(graph)["agent"]["image"]
+    assert agent["image"] == f"{image['repository']}:{image['tag']}"
+    context = agent["securityContext"]
+    assert context["runAsNonRoot"] is True
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert context["readOnlyRootFilesystem"] is True
+    # A read-only root needs somewhere to write temporary files.
+    assert {"name": "tmp", "mountPath": "/tmp"} in agent["volumeMounts"]
+
+
+# --- network policies ---
+
+
+def policies_in(graph: Graph, namespace: str) -> dict[str, dict[str, Any]]:
+    return {
+        r.input("metadata.name"): r.inputs["spec"]
+        for r in graph.of_type(NETWORK_POLICY)
+        if r.input("metadata.namespace") == namespace
+    }
+
+
+def namespace_peers(rule: dict[str, Any], key: str) -> set[str]:
+    return {
+        value
+        for peer in rule.get(key, [])
+        for value in peer.get("namespaceSelector", {}).get("matchLabels", {}).values()
+    }
+
+
+def ports(rule: dict[str, Any]) -> set[int]:
+    return {port["port"] for port in rule.get("ports", [])}
+
+
+def test_both_namespaces_deny_everything_by_default(run_program: ProgramRunner) -> None:
+    graph = run_jenkins(run_program)
+    for namespace in (JenkinsConfig().namespace, JenkinsConfig().agent_namespace):
+        deny = policies_in(graph, namespace)["default-deny"]
+        assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_only_agents_reach_the_controller_and_only_on_its_two_ports(run_program: ProgramRunner) -> None:
+    graph = run_jenkins(run_program)
+    config = JenkinsConfig()
+    ingress = [
+        (name, rule) for name, spec in policies_in(graph, config.namespace).items() for rule in spec.get("ingress", [])
+    ]
+    assert [(name, namespace_peers(rule, "from"), ports(rule)) for name, rule in ingress] == [
+        ("allow-from-agents", {config.agent_namespace}, {8080, 50000})
+    ]
+    to_controller = policies_in(graph, config.agent_namespace)["allow-to-controller"]["egress"]
+    assert [(namespace_peers(rule, "to"), ports(rule)) for rule in to_controller] == [
+        ({config.namespace}, {8080, 50000})
+    ]
+    # Nothing may connect to a build pod.
+    assert not any("ingress" in spec for spec in policies_in(graph, config.agent_namespace).values())
+
+
+def test_gateway_and_workload_identity_open_only_what_they_need(run_program: ProgramRunner) -> None:
+    plain = run_jenkins(run_program)
+    assert "allow-from-gateway" not in policies_in(plain, "jenkins")
+    assert "allow-gke-metadata" not in policies_in(plain, "jenkins-agents")
+    config = {
+        "exposeViaGateway": True,
+        "hostname": "ci.example.com",
+        "gateway": {"name": "edge", "namespace": "gateways"},
+        "agentGcpServiceAccount": "ci-builds@acme-prod.iam.gserviceaccount.com",
+    }
+    graph = run_jenkins(run_program, config)
+    (gateway,) = policies_in(graph, "jenkins")["allow-from-gateway"]["ingress"]
+    assert (namespace_peers(gateway, "from"), ports(gateway)) == ({"gateways"}, {8080})
+    metadata = policies_in(graph, "jenkins-agents")["allow-gke-metadata"]["egress"]
+    assert {(rule["to"][0]["ipBlock"]["cidr"], *ports(rule)) for rule in metadata} == {
+        ("169.254.169.254/32", 80),
+        ("169.254.169.252/32", 988),
+    }
+
+
+def test_egress_beyond_the_cluster_is_https_and_ssh_to_the_configured_ranges(run_program: ProgramRunner) -> None:
+    graph = run_jenkins(run_program, {"egressCidrs": ["10.20.0.0/16"]})
+    for namespace in ("jenkins", "jenkins-agents"):
+        (rule,) = policies_in(graph, namespace)["allow-egress-https-ssh"]["egress"]
+        assert [peer["ipBlock"]["cidr"] for peer in rule["to"]] == ["10.20.0.0/16"]
+        assert {443, 22} <= ports(rule) <= {443, 22, 6443}
+
+
+# --- plugins ---
+
+
+def test_plugins_come_from_the_update_center_or_a_mirror_of_it(run_program: ProgramRunner) -> None:
+    default = values(run_jenkins(run_program))["controller"]
+    env = {item["name"]: item["value"] for item in default["initContainerEnv"]}
+    assert env == {
+        "JENKINS_UC": "https://updates.jenkins.io",
+        "JENKINS_UC_DOWNLOAD": "https://updates.jenkins.io/download",
+    }
+    mirror = "https://nexus.internal/repository/jenkins-updates"
+    controller = values(run_jenkins(run_program, {"pluginSource": {"url": mirror}}))["controller"]
+    env = {item["name"]: item["value"] for item in controller["initContainerEnv"]}
+    assert env == {"JENKINS_UC": mirror, "JENKINS_UC_DOWNLOAD": f"{mirror}/download"}
+    assert controller["installPlugins"] == JenkinsConfig().plugins
+
+
+def test_plugins_baked_into_the_controller_image_are_not_downloaded(run_program: ProgramRunner) -> None:
+    image = "europe-docker.pkg.dev/acme/ci/jenkins:2.568.2-plugins-3"
+    controller = values(run_jenkins(run_program, {"pluginSource": {"kind": "image", "controllerImage": image}}))[
+        "controller"
+    ]
+    assert controller["installPlugins"] is False
+    assert "initContainerEnv" not in controller
+    rendered = f"{controller['image']['registry']}/{controller['image']['repository']}:{controller['image']['tag']}"
+    assert rendered == image
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ({"kind": "image"}, "delivery-platform:jenkins.pluginSource.controllerImage: is required"),
+        ({"url": "updates.jenkins.io"}, "delivery-platform:jenkins.pluginSource.url:"),
+        (
+            {"kind": "image", "controllerImage": "registry.internal/jenkins@sha256:" + "a" * 64},
+            "delivery-platform:jenkins.pluginSource.controllerImage: needs a tag",
+        ),
+    ],
+)
+def test_plugin_source_errors_name_the_key(source: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        validate_stack_config({"jenkins": {"pluginSource": source}})
+    assert any(message.startswith(problem) for message in raised.value.problems), raised.value.problems
+
+
+def test_every_controller_container_the_values_reach_is_restricted(run_program: ProgramRunner) -> None:
+    controller = values(run_jenkins(run_program))["controller"]
+    for context in (
+        controller["containerSecurityContext"],
+        controller["sidecars"]["configAutoReload"]["containerSecurityContext"],
+    ):
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert context["runAsNonRoot"] is True
+        assert context["readOnlyRootFilesystem"] is True
+    pod = controller["podSecurityContextOverride"]
+    assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["runAsNonRoot"] is True
+    # The chart's NetworkPolicy stays off: the component owns the namespace's policies.
+    assert values(run_jenkins(run_program))["networkPolicy"] == {"enabled": False}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One Pulumi operation of one stack, as CI runs it (.github/workflows/pulumi-stack.yml
 # and the Jenkinsfile both call this): `pulumi <preview|up> --diff` with the policy
-# pack, the engine's events kept, and their Markdown summary written.
+# pack (and the stack's pack config, policies/config/<stack>.json), the engine's events
+# kept, and their Markdown summary written.
 #
 #   bash scripts/ci-stack.sh <preview|up> <stack> <output directory>
 #
@@ -17,7 +18,7 @@
 #                       backend, against which every resource looks new and an `up`
 #                       would try to create them all again.
 #   CI_STACK_PLUGINS    provider plugins to install first, at the versions
-#                       requirements.lock pins for their SDKs (default: "gcp random";
+#                       requirements.lock pins for their SDKs (default: "gcp";
 #                       scripts/setup.sh builds only kubernetes). Empty when the agent
 #                       already has them in PULUMI_HOME or the stack needs none.
 set -euo pipefail
@@ -41,7 +42,7 @@ summary="$output/summary-$stack.md"
 # shellcheck source=toolchain/env.sh
 source "$REPO_ROOT/toolchain/env.sh"
 
-for package in ${CI_STACK_PLUGINS-gcp random}; do
+for package in ${CI_STACK_PLUGINS-gcp}; do
   version="$("$python" -c 'import importlib.metadata, sys; print(importlib.metadata.version(sys.argv[1]))' \
     "pulumi-$package")"
   pulumi plugin install resource "$package" "v$version"
@@ -49,6 +50,13 @@ done
 
 args=(--stack "$stack" --diff --policy-pack "$REPO_ROOT/policies" --non-interactive --color never
   --event-log "$events")
+# Each stack's enforcement levels, allowed registries and narrow exemptions.
+pack_config="$REPO_ROOT/policies/config/$stack.json"
+if [[ -f "$pack_config" ]]; then
+  args+=(--policy-pack-config "$pack_config")
+else
+  echo "note: no $pack_config; the pack runs with its defaults" >&2
+fi
 if [[ "$command" == up ]]; then
   args+=(--yes)
 fi

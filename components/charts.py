@@ -26,8 +26,9 @@ class UpstreamChart:
 
 
 # The pinned upstream charts. Bump deliberately: read the chart's changelog, render it
-# with the components' values (python -m components.tools.chart_check), and update the
-# facts recorded from it (components/jenkins/, components/argocd/, tests/chart_facts.py).
+# with Helm and the values the component passes (the Chart resource's `values` under
+# the unit tests' mocks), run the policy pack over the result, and update the facts
+# recorded from it (components/jenkins/, components/argocd/, tests/chart_facts.py).
 JENKINS_CHART = UpstreamChart(name="jenkins", repo="https://charts.jenkins.io", version="5.9.53")
 ARGOCD_CHART = UpstreamChart(name="argo-cd", repo="https://argoproj.github.io/argo-helm", version="10.1.1")
 

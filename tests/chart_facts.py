@@ -4,7 +4,7 @@ v3.18.6 (the Helm library pulumi-kubernetes 4.25.0 renders with, hooks included 
 told apart by their `helm.sh/hook` annotation) and the values the components pass in
 the variant named, then listing what the chart's pods need and what it creates.
 `values_read_with` holds the values those facts depend on: a component whose values
-differ there needs the facts read again (python -m components.tools.chart_check)."""
+differ there needs the facts read again (components/charts.py says how)."""
 
 from __future__ import annotations
 

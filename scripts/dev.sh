@@ -17,3 +17,14 @@ fi
 pulumi stack select dev 2>/dev/null || pulumi stack init dev --secrets-provider passphrase
 pulumi up --stack dev --yes --skip-preview "$@"
 echo "[dev] manifests rendered under $REPO_ROOT/build/manifests" >&2
+# Jenkins and Argo CD render everything but a chart whose source this machine cannot
+# reach (whenUnreachable: skip); say which were left out and why.
+pulumi stack output --stack dev --json | .venv/bin/python -c '
+import json, sys
+outputs = json.load(sys.stdin)
+for component in ("jenkins", "argocd"):
+    chart = (outputs.get(component) or {}).get("chart") or {}
+    if chart and not chart.get("deployed"):
+        name, reason = chart.get("chart"), chart.get("skippedBecause")
+        print("[dev] %s: chart %s not rendered: %s" % (component, name, reason), file=sys.stderr)
+'

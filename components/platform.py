@@ -64,7 +64,8 @@ class Platform(pulumi.ComponentResource):
         }
         self.apps: dict[str, AppWorkload] = {}
         app_outputs: dict[str, pulumi.Input[object]] = {}
-        for app in config.apps:
+        # Apps delivered through Git belong to Argo CD; Pulumi never applies them.
+        for app in (app for app in config.apps if app.delivery == "pulumi"):
             key = f"{app.environment}/{app.name}"
             environment = self.environments[app.environment]
             workload = deploy_app(
@@ -118,7 +119,7 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-argocd",
                 config.argocd,
                 environments=config.environments,
-                apps=config.apps,
+                apps=[app for app in config.apps if app.delivery == "gitops"],
                 admin_password=secrets[config.argocd.admin_password_key],
                 redis_password=secrets[config.argocd.redis_password_key],
                 # Applications sync into the environment namespaces, which must exist.

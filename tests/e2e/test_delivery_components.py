@@ -20,13 +20,18 @@ from typing import Any
 import pytest
 
 from components.config import PROJECT, StackConfig, validate_stack_config
-from tests.conftest import stack_file_config
-from tests.e2e.argocd import install_argocd_crds
+from tests.e2e.argocd import ArgoCDBinaries
 from tests.e2e.controlplane import LocalControlPlane
 from tests.e2e.pulumi_cli import PulumiProject, repo_stack_file
 
 STACK = "delivery-e2e"
 MISSING_CHARTS = "/nonexistent/delivery-platform-charts"
+# Namespaces of their own, so the shared cluster's other tests (a real Argo CD in
+# `argocd`, the strategies' environments) never meet these objects or their deletion.
+NAMESPACES = {
+    "jenkins": {"namespace": "ci-e2e", "agentNamespace": "ci-agents-e2e"},
+    "argocd": {"namespace": "cd-e2e"},
+}
 ARGO = "argoproj.io/v1alpha1"
 TIMEOUT = 600.0
 
@@ -40,16 +45,28 @@ def stack_document(kubeconfig: Path) -> dict[str, Any]:
     for component, chart in (("jenkins", "jenkins"), ("argocd", "argo-cd")):
         section = config[f"{PROJECT}:{component}"]
         section["chart"] = {"path": f"{MISSING_CHARTS}/{chart}", "whenUnreachable": "skip"}
+        section.update(NAMESPACES[component])
+    # One app delivered through Git, so Argo CD gets an Application (the others stay Pulumi's).
+    config[f"{PROJECT}:apps"][1]["delivery"] = "gitops"
     return document
 
 
 def expected_config() -> StackConfig:
-    return validate_stack_config(stack_file_config("dev"))
+    config = stack_document(Path("kubeconfig"))["config"]
+    assert isinstance(config, dict)
+    prefix = f"{PROJECT}:"
+    return validate_stack_config(
+        {
+            key.removeprefix(prefix): value
+            for key, value in config.items()
+            if not isinstance(value, dict) or "secure" not in value
+        }
+    )
 
 
 @pytest.fixture(scope="module")
 def deployed(control_plane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulumiProject]:
-    install_argocd_crds(control_plane)
+    control_plane.install_crds(ArgoCDBinaries.locate().crds)
     workdir = tmp_path_factory.mktemp("delivery")
     project = PulumiProject(workdir, {STACK: stack_document(control_plane.kubeconfig)})
     project.init_stack(STACK)
@@ -83,25 +100,27 @@ def test_namespaces_carry_the_pod_security_level_each_system_passes(
 
 
 def test_secrets_hold_the_keys_the_charts_read(deployed: PulumiProject, control_plane: LocalControlPlane) -> None:
-    admin = _get(control_plane, "v1", "Secret", "jenkins-admin", "jenkins")
+    config = expected_config()
+    admin = _get(control_plane, "v1", "Secret", "jenkins-admin", config.jenkins.namespace)
     assert set(admin["data"]) == {"jenkins-admin-user", "jenkins-admin-password"}
-    redis = _get(control_plane, "v1", "Secret", "argocd-redis", "argocd")
+    redis = _get(control_plane, "v1", "Secret", "argocd-redis", config.argocd.namespace)
     assert set(redis["data"]) == {"auth"}
 
 
 def test_agents_rbac_and_the_build_pod_are_accepted(deployed: PulumiProject, control_plane: LocalControlPlane) -> None:
-    binding = _get(control_plane, "rbac.authorization.k8s.io/v1", "RoleBinding", "jenkins-agent", "jenkins-agents")
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "jenkins-agent", "namespace": "jenkins-agents"}]
-    template = _get(control_plane, "v1", "PodTemplate", "image-builder", "jenkins-agents")
+    agents = expected_config().jenkins.agent_namespace
+    binding = _get(control_plane, "rbac.authorization.k8s.io/v1", "RoleBinding", "jenkins-agent", agents)
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "jenkins-agent", "namespace": agents}]
+    template = _get(control_plane, "v1", "PodTemplate", "image-builder", agents)
     containers = {container["name"] for container in template["template"]["spec"]["containers"]}
     assert containers == {"jnlp", "builder", "yq"}
-    seed_jobs = _get(control_plane, "v1", "ConfigMap", "jenkins-seed-jobs", "jenkins")
+    seed_jobs = _get(control_plane, "v1", "ConfigMap", "jenkins-seed-jobs", expected_config().jenkins.namespace)
     assert seed_jobs["metadata"]["labels"] == {"jenkins-jenkins-config": "true"}
 
 
 def test_every_system_namespace_denies_by_default(deployed: PulumiProject, control_plane: LocalControlPlane) -> None:
-    client = control_plane.client
-    for namespace in ("jenkins", "jenkins-agents", "argocd"):
+    client, config = control_plane.client, expected_config()
+    for namespace in (config.jenkins.namespace, config.jenkins.agent_namespace, config.argocd.namespace):
         listed = client.list_objects(client.path_for("networking.k8s.io/v1", "NetworkPolicy", namespace=namespace))
         policies = {item["metadata"]["name"]: item["spec"] for item in listed["items"]}
         assert policies["default-deny"]["podSelector"] == {}
@@ -116,7 +135,9 @@ def test_app_projects_and_applications_are_accepted(deployed: PulumiProject, con
         assert project["spec"]["destinations"] == [
             {"server": "https://kubernetes.default.svc", "namespace": environment.name}
         ]
-    for app in config.apps:
+    gitops = [app for app in config.apps if app.delivery == "gitops"]
+    assert gitops
+    for app in gitops:
         application = _get(control_plane, ARGO, "Application", f"{app.environment}-{app.name}", config.argocd.namespace)
         assert application["spec"]["project"] == app.environment
         assert application["spec"]["destination"]["namespace"] == app.environment

@@ -375,6 +375,8 @@ def selects_pods(selector: dict[str, str] | Unknown, workload: KubeObject) -> bo
     labels its controller adds to each pod."""
     if isinstance(selector, Unknown):
         return selector
+    if CONTROLLER_POD_LABELS.isdisjoint(selector):  # nearly every Service: match the template's labels
+        return map_selects(selector, workload.pod_labels)
     from_template = {key: value for key, value in selector.items() if key not in CONTROLLER_POD_LABELS}
     results = [map_selects(from_template, workload.pod_labels)]
     results += [

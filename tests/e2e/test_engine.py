@@ -63,7 +63,8 @@ def test_bad_config_fails_naming_the_key_without_a_traceback(tmp_path: Path) -> 
     config = copy.deepcopy(stack["config"])
     assert isinstance(config, dict)
     config["delivery-platform:apps"][3]["strategy"]["weight"] = 150
-    project = PulumiProject(tmp_path, {"dev": {"config": config}})
+    # The stack file keeps its encryption salt: the dev passwords are encrypted with it.
+    project = PulumiProject(tmp_path, {"dev": {**stack, "config": config}})
     project.init_stack("dev")
 
     preview = project.run("preview", "--stack", "dev", check=False)

@@ -11,7 +11,8 @@ import pytest
 from components.backup import GkeBackup
 from components.config import BackupConfig, ConfigError, GkeAutopilotConfig, GkeStandardConfig, validate_stack_config
 from components.gke import GkeCluster
-from tests.conftest import ProgramRunner
+from components.program import main
+from tests.conftest import ProgramRunner, stack_file_config
 from tests.graph import Graph
 
 BACKUP_PLAN = "gcp:gkebackup/backupPlan:BackupPlan"
@@ -115,6 +116,21 @@ def test_cluster_secrets_under_cmek_need_an_encrypted_backup(run_program: Progra
     plan = graph.one(BACKUP_PLAN).inputs
     assert plan["backupConfig"]["includeSecrets"] is True
     assert plan["backupConfig"]["encryptionKey"] == {"gcpKmsEncryptionKey": raw["backup"]["encryptionKey"]}
+
+
+def test_prod_backups_live_in_another_region_under_their_own_key(run_program: ProgramRunner) -> None:
+    raw = stack_file_config("prod")
+    graph = run_program(main, raw, secrets={"registryPassword": "x"}, stack="prod")
+    cluster = graph.one(CLUSTER).inputs
+    plan = graph.one(BACKUP_PLAN).inputs
+    backup = raw["cluster"]["backup"]
+    # The cluster's Secrets are under CMEK, and the backups include them: so are the backups.
+    assert cluster["databaseEncryption"]["state"] == "ENCRYPTED"
+    assert plan["backupConfig"]["includeSecrets"] is True
+    assert plan["backupConfig"]["encryptionKey"] == {"gcpKmsEncryptionKey": backup["encryptionKey"]}
+    assert plan["location"] == graph.one(RESTORE_PLAN).inputs["location"] == backup["location"]
+    assert plan["location"] != cluster["location"]
+    assert f"/locations/{plan['location']}/" in backup["encryptionKey"]
 
 
 def test_retention_lock_is_only_sent_when_asked_for(run_program: ProgramRunner) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from components.config import validate_stack_config
+from components.config import GkeAutopilotConfig, GkeStandardConfig, validate_stack_config
 from components.gke import GkeCluster
 from components.program import main
 from tests.conftest import REPO, ProgramRunner, stack_file_config
@@ -118,7 +118,7 @@ def prod_program(run_program: ProgramRunner) -> Graph:
 def cluster_program(raw: dict[str, Any]) -> Callable[[ProgramRunner], Graph]:
     def run(run_program: ProgramRunner) -> Graph:
         cluster = validate_stack_config({"cluster": raw}).cluster
-        assert not isinstance(cluster, dict)
+        assert isinstance(cluster, GkeStandardConfig | GkeAutopilotConfig)
         return run_program(lambda: GkeCluster("gke", cluster, admitted_images=["europe-docker.pkg.dev/x/apps/**"]))
 
     return run

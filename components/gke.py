@@ -62,12 +62,16 @@ AUTH_PLUGIN_INSTALL_HINT = (
 
 class GkeCluster(pulumi.ComponentResource):
     """A private, VPC-native GKE cluster with Workload Identity, Dataplane V2, Binary
-    Authorization and shielded COS nodes. `provider` is the Kubernetes provider for it;
-    it waits for the node pools, so nothing is deployed to a cluster without nodes.
-    `protect` sets Pulumi protect on the resources whose loss loses data (the cluster
-    and the backup plan)."""
+    Authorization under a policy the stack manages, and shielded COS nodes, reached
+    through its DNS control-plane endpoint. `provider` is the Kubernetes provider for
+    it (its kubeconfig authenticates with application default credentials); it waits
+    for the node pools, so nothing is deployed to a cluster without nodes. `protect`
+    sets Pulumi protect on the resources whose loss loses data (the cluster and the
+    backup plan)."""
 
     cluster: gcp.container.Cluster
+    admission_policy: gcp.binaryauthorization.Policy | None
+    notification_topic: pulumi.Input[str] | None
     node_service_account: gcp.serviceaccount.Account
     node_pools: list[gcp.container.NodePool]
     backup: GkeBackup | None

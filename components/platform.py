@@ -65,7 +65,8 @@ class Platform(pulumi.ComponentResource):
         }
         self.apps: dict[str, AppWorkload] = {}
         app_outputs: dict[str, pulumi.Input[object]] = {}
-        for app in config.apps:
+        # Apps delivered through Git belong to Argo CD; Pulumi never applies them.
+        for app in (app for app in config.apps if app.delivery == "pulumi"):
             key = f"{app.environment}/{app.name}"
             environment = self.environments[app.environment]
             workload = deploy_app(
@@ -118,7 +119,7 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-argocd",
                 config.argocd,
                 environments=config.environments,
-                apps=config.apps,
+                apps=[app for app in config.apps if app.delivery == "gitops"],
                 # Applications sync into the environment namespaces, which must exist.
                 opts=pulumi.ResourceOptions.merge(
                     k8s_opts, pulumi.ResourceOptions(depends_on=list(self.environments.values()))

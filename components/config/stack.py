@@ -37,6 +37,7 @@ class StackConfig(ConfigModel):
         env_names = [env.name for env in self.environments]
         problems = reference_problems(env_names, [(app.name, app.environment) for app in self.apps])
         problems += _object_name_clashes(self.apps)
+        problems += _delivery_owner_problems(self)
         problems += [
             FieldProblem(
                 f"argocd.managedClusters[{i}].environments[{j}]", f"{env!r} is not one of environments {env_names}"
@@ -58,6 +59,32 @@ class StackConfig(ConfigModel):
                 "refuses: build pods will not start (use kaniko on Autopilot, or build on a Standard cluster)"
             )
         return found
+
+
+def _delivery_owner_problems(config: StackConfig) -> list[FieldProblem]:
+    """Every app has exactly one owner on its cluster: this stack's `pulumi up`, or the
+    Argo CD this stack runs. An app whose owner cannot reach it, or that a second
+    controller would also manage, is a config error."""
+    problems = []
+    for i, app in enumerate(config.apps):
+        if app.delivery == "gitops" and not config.argocd.enabled:
+            problems.append(
+                FieldProblem(
+                    f"apps[{i}].delivery",
+                    f"app {app.name!r} is delivered through Git, but this stack runs no Argo CD (argocd.enabled is "
+                    "false); with a 1:N hub elsewhere, list the app in the hub's stack instead",
+                )
+            )
+        spokes = [cluster.name for cluster in config.argocd.clusters_hosting(app.environment)]
+        if app.delivery == "pulumi" and config.argocd.enabled and spokes:
+            problems.append(
+                FieldProblem(
+                    f"apps[{i}].delivery",
+                    f"app {app.name!r} runs in environment {app.environment!r} on managed cluster(s) {spokes}, "
+                    "which only this hub's Argo CD deploys to: set delivery to gitops",
+                )
+            )
+    return problems
 
 
 def object_names(app: AppConfig) -> list[str]:

@@ -1,8 +1,7 @@
 // Wrapper module for toolchain/gcp-validator.sh: the input validation of the GKE
-// resources as terraform-provider-google implements it. The module proxy serves neither pulumi-gcp's
-// provider module nor terraform-provider-google-beta (which pulumi-gcp 10.2 wraps);
-// it serves this pseudo-version of the GA provider (8.0.0, 2026-08-28), the same
-// schema less the beta-only fields.
+// resources as terraform-provider-google implements it, at the version pinned in
+// toolchain/versions.env (TERRAFORM_PROVIDER_GOOGLE_MODULE_VERSION). The module proxy
+// serves neither pulumi-gcp's provider module nor terraform-provider-google-beta.
 module delivery-platform/toolchain/gcp-validator
 
 go 1.26.6

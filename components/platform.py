@@ -41,7 +41,12 @@ class Platform(pulumi.ComponentResource):
         self.cluster = None
         if isinstance(config.cluster, GkeStandardConfig | GkeAutopilotConfig):
             self.cluster = GkeCluster(
-                f"{name}-gke", config.cluster, protect=config.protect, opts=pulumi.ResourceOptions(parent=self)
+                f"{name}-gke",
+                config.cluster,
+                protect=config.protect,
+                # Binary Authorization admits what the stack's own registry holds.
+                admitted_images=[f"{config.registry.server}/**"] if config.registry else [],
+                opts=pulumi.ResourceOptions(parent=self),
             )
             self.provider = self.cluster.provider
             outputs["clusterName"] = self.cluster.cluster_name

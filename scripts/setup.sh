@@ -51,4 +51,5 @@ if [[ "$with_e2e" == true ]]; then
   install_debian_packages
   bash toolchain/controlplane.sh >/dev/null
   bash toolchain/argocd.sh >/dev/null
+  bash toolchain/gcp-validator.sh >/dev/null
 fi

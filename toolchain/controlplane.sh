@@ -21,7 +21,8 @@ GATEWAY_API_DIR="$CP_ROOT/gateway-api-$GATEWAY_API_VERSION"
 # One directory per combination of pins, so a bump never leaves a stale mix behind.
 BIN_DIR="$CP_ROOT/bin/kubernetes-$KUBERNETES_VERSION+etcd-$ETCD_VERSION+kwok-$KWOK_VERSION+gateway-api-$GATEWAY_API_VERSION"
 
-KUBERNETES_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler)
+# kubectl runs the Argo CD sync hooks of the GitOps e2e tests (tests/e2e/hooks.py).
+KUBERNETES_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
 build_etcd() {
   [[ -x "$ETCD_DIR/etcd" ]] && return

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from .base import ConfigModel, DnsLabel, FieldProblem, PinnedImage, check, parse_image
-from .cluster import Cidr
+from .gcp import Cidr
 from .workloads import GatewayRef, Hostname, Quantity, Resources
 
 # A Jenkins plugin pinned to one release: `id:version`. `latest` and `experimental`

@@ -64,19 +64,8 @@ class StackConfig(ConfigModel):
 
     def warnings(self) -> list[str]:
         """Allowed but risky settings, reported at load time."""
-        found = []
         cluster = self.cluster
-        if isinstance(cluster, GkeStandardConfig) and (sla := cluster.sla_warning()):
-            found.append(sla)
-        if (
-            isinstance(cluster, GkeStandardConfig | GkeAutopilotConfig)
-            and not cluster.private_endpoint
-            and not cluster.master_authorized_networks
-        ):
-            found.append(
-                "cluster.masterAuthorizedNetworks is empty: only addresses inside the VPC reach the control plane, "
-                "so `pulumi up` from anywhere else cannot deploy the Kubernetes objects"
-            )
+        found = cluster.warnings() if isinstance(cluster, GkeStandardConfig | GkeAutopilotConfig) else []
         if isinstance(cluster, GkeAutopilotConfig) and self.jenkins.enabled and self.jenkins.builder != "kaniko":
             found.append(
                 f"jenkins.builder {self.jenkins.builder} needs Unconfined seccomp and AppArmor, which Autopilot "

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from .base import ConfigModel, DnsLabel, FieldProblem, PinnedImage, check
-from .cluster import Cidr
+from .gcp import Cidr
 
 _PERCENT = re.compile(r"^(100|[1-9]?[0-9])%$")
 _QUANTITY = re.compile(

@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 def _log(verbose: bool) -> Callable[[str], None]:
     def show(line: str) -> None:
         if verbose:
-            print(line, end="", file=sys.stderr)
+            print(line, file=sys.stderr)
 
     return show
 

@@ -9,7 +9,7 @@ stays the one source of what runs."""
 
 from __future__ import annotations
 
-import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -68,25 +68,55 @@ def app_index(config: StackConfig, app_name: str, environment: str | None = None
 
 def set_next_image(project_dir: Path, stack: str, index: int, app: AppConfig, image: str) -> str:
     """Writes `image` into the app's next-release setting (next_image_key) in
-    Pulumi.<stack>.yaml, keeping everything else byte for byte where possible, and
-    returns the dotted key it set. The result is validated before it is written."""
+    Pulumi.<stack>.yaml and returns the dotted key it set. Only that value changes (or
+    one line is added, for a canary slot not yet in the file): comments, quoting and
+    layout stay as the user wrote them. The result is validated before it is written."""
     parse_image(image)
     key = next_image_key(app)
     path = stack_file(project_dir, stack)
-    editor = YAML()
-    editor.preserve_quotes = True
-    editor.width = 4096  # never re-wrap long lines
-    document: Any = editor.load(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    document: Any = YAML().load(text)
     node = document["config"][f"{PROJECT}:apps"][index]
     *parents, leaf = key.split(".")
     for part in parents:
         node = node[part]
-    node[leaf] = image
-    buffer = io.StringIO()
-    editor.dump(document, buffer)
+    lines = text.splitlines(keepends=True)
+    if leaf in node:
+        line, column = node.lc.value(leaf)
+        lines[line] = _replace_scalar(lines[line], column, image)
+    else:
+        # Only the canary slot can be absent; its mapping always has `type`.
+        line, column = node.lc.key("type")
+        if node.fa.flow_style():
+            lines[line] = f"{lines[line][:column]}{leaf}: {image}, {lines[line][column:]}"
+        else:
+            lines.insert(line + 1, f"{' ' * column}{leaf}: {image}\n")
+    edited = "".join(lines)
     # Validated before it is written: a build never leaves an invalid stack file behind.
-    _validated(buffer.getvalue())
+    config = _validated(edited)
+    written: object = config.apps[index]
+    for part in key.split("."):
+        written = getattr(written, _snake(part))
+    if written != image:
+        raise StackFileError(f"could not set apps[{index}].{key} in {path} (wrote {written!r})")
     candidate = path.with_name(f".{path.name}.new")
-    candidate.write_text(buffer.getvalue(), encoding="utf-8")
+    candidate.write_text(edited, encoding="utf-8")
     candidate.replace(path)
     return key
+
+
+def _snake(camel: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", camel).lower()
+
+
+def _replace_scalar(line: str, column: int, value: str) -> str:
+    """The line with the scalar starting at `column` replaced by `value`, in the same
+    quoting style (plain scalars end at a comment, or at `,` `}` `]` in flow style)."""
+    quote = line[column]
+    if quote in "\"'":
+        end = line.index(quote, column + 1) + 1
+        # An image reference holds no quote or backslash: quoting it is plain wrapping.
+        return f"{line[:column]}{quote}{value}{quote}{line[end:]}"
+    match = re.compile(r"[^\s,}\]#]+").match(line, column)
+    assert match is not None
+    return f"{line[:column]}{value}{line[match.end() :]}"

@@ -305,14 +305,16 @@ class LocalArgoCD:
             REPO_SERVER,
             [
                 str(self.binaries.argocd),
+                "--address=127.0.0.1",
                 f"--port={repo_server_port}",
+                "--metrics-address=127.0.0.1",
                 f"--metrics-port={repo_metrics}",
                 f"--redis={redis}",
                 "--disable-tls",
                 "--loglevel=info",
             ],
             env={**environment, "ARGOCD_BINARY_NAME": REPO_SERVER},
-            ready_line="serving on port",
+            ready_line="is listening on",
         )
         self._launch(
             APPLICATION_CONTROLLER,

@@ -12,7 +12,7 @@ from .config import GkeAutopilotConfig, GkeStandardConfig, KubeconfigCluster, Re
 from .environment import Environment
 from .gke import GkeCluster
 from .jenkins import Jenkins
-from .workloads import AppWorkload, deploy_app
+from .workloads import AppWorkload
 
 
 class Platform(pulumi.ComponentResource):
@@ -54,6 +54,8 @@ class Platform(pulumi.ComponentResource):
                 env,
                 registry=config.registry,
                 registry_password=registry_password,
+                # Workload Identity's metadata server exists on the GKE clusters this stack creates.
+                allow_metadata_server=self.cluster is not None,
                 opts=k8s_opts,
             )
             for env in config.environments
@@ -63,7 +65,7 @@ class Platform(pulumi.ComponentResource):
         for app in config.apps:
             key = f"{app.environment}/{app.name}"
             environment = self.environments[app.environment]
-            workload = deploy_app(
+            workload = AppWorkload(
                 f"{name}-{app.environment}-{app.name}",
                 app,
                 namespace=environment.namespace,

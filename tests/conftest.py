@@ -86,6 +86,7 @@ class RecordingMonitor(MockMonitor):
                         "replaceOnChanges": list(request.replaceOnChanges),
                         "additionalSecretOutputs": list(request.additionalSecretOutputs),
                         "retainOnDelete": bool(request.retainOnDelete),
+                        "aliases": [alias.spec.type for alias in request.aliases if alias.spec.type],
                     },
                 )
             )

@@ -114,8 +114,10 @@ class ProgramRunner:
         secrets: dict[str, str] | None = None,
         stack: str = "test",
         preview: bool = False,
+        *,
+        mocks: Mocks | None = None,
     ) -> Graph:
-        mocks = RecordingMocks()
+        mocks = mocks or RecordingMocks()
         monitor = RecordingMonitor(mocks)
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
         values = {

@@ -14,7 +14,7 @@ from tests.workload_graph import (
     DEPLOYMENT,
     PDB,
     SERVICE,
-    annotations,
+    annotations_of,
     container,
     depends_on,
     image,
@@ -87,11 +87,11 @@ def test_a_switch_changes_both_colours_so_the_target_is_awaited_healthy_first(ru
     after = {colour: obj(run(run_program, checkout("green")), DEPLOYMENT, f"checkout-{colour}") for colour in IMAGES}
     for colour in IMAGES:
         assert before[colour].input("spec") == after[colour].input("spec"), "nothing but the traffic changes"
-        assert annotations(before[colour]) != annotations(after[colour])
-    assert annotations(after["green"])[TRAFFIC] == annotations(before["blue"])[TRAFFIC] == "100"
-    assert annotations(after["blue"])[TRAFFIC] == annotations(before["green"])[TRAFFIC] == "0"
+        assert annotations_of(before[colour]) != annotations_of(after[colour])
+    assert annotations_of(after["green"])[TRAFFIC] == annotations_of(before["blue"])[TRAFFIC] == "100"
+    assert annotations_of(after["blue"])[TRAFFIC] == annotations_of(before["green"])[TRAFFIC] == "0"
     # ...and that annotation is what the await condition is attached to.
-    assert annotations(after["green"])["pulumi.com/waitFor"].startswith("jsonpath=")
+    assert annotations_of(after["green"])["pulumi.com/waitFor"].startswith("jsonpath=")
 
 
 def test_promotion_switches_selectors_and_keeps_every_resource_in_place(run_program: ProgramRunner) -> None:

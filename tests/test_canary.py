@@ -20,7 +20,7 @@ from tests.workload_graph import (
     HTTP_ROUTE,
     INGRESS,
     SERVICE,
-    annotations,
+    annotations_of,
     container,
     depends_on,
     image,
@@ -171,14 +171,14 @@ def test_a_weight_step_alone_makes_both_tracks_be_awaited_before_the_route_moves
 
     ten, twenty = tracks(weight=10, match=match), tracks(weight=20, match=match)
     for before, after in zip(ten, twenty, strict=True):
-        assert annotations(before) != annotations(after)
+        assert annotations_of(before) != annotations_of(after)
         assert container(before) == container(after)
-    assert annotations(twenty[0])[TRAFFIC] == "80"
-    assert annotations(twenty[1])[TRAFFIC] == "20"
+    assert annotations_of(twenty[0])[TRAFFIC] == "80"
+    assert annotations_of(twenty[1])[TRAFFIC] == "20"
     # New match rules alone send new requests to the canary: it is awaited too.
     (_, canary_rules_changed) = tracks(weight=10, match={"headers": [{"name": "x-canary", "value": "no"}]})
-    assert annotations(canary_rules_changed) != annotations(ten[1])
-    assert annotations(canary_rules_changed)[TRAFFIC] == annotations(ten[1])[TRAFFIC]
+    assert annotations_of(canary_rules_changed) != annotations_of(ten[1])
+    assert annotations_of(canary_rules_changed)[TRAFFIC] == annotations_of(ten[1])[TRAFFIC]
 
 
 def test_without_a_canary_image_only_the_stable_track_exists(run_program: ProgramRunner) -> None:
@@ -194,7 +194,7 @@ def test_without_a_canary_image_only_the_stable_track_exists(run_program: Progra
     # The stable track takes all traffic again, awaited before the route drops the
     # canary (whose Deployment Pulumi deletes only after every update).
     stable = obj(graph, DEPLOYMENT, "storefront")
-    assert annotations(stable)[TRAFFIC] == "100"
+    assert annotations_of(stable)[TRAFFIC] == "100"
     assert depends_on(route, stable)
 
 

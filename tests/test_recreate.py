@@ -14,7 +14,7 @@ from tests.workload_graph import (
     JOB,
     RENDER,
     SERVICE,
-    annotations,
+    annotations_of,
     container,
     depends_on,
     image,
@@ -70,12 +70,12 @@ def test_migration_runs_after_the_app_stopped_and_before_the_scale_back(run_prog
     assert deployment.input("spec.replicas") == 0
     assert deployment.input("spec.strategy") == {"type": "Recreate"}
     assert container(deployment)["image"] == NEW
-    assert annotations(deployment)[MIGRATION_JOB] == job.input("metadata.name")
+    assert annotations_of(deployment)[MIGRATION_JOB] == job.input("metadata.name")
     assert deployment.options["replaceOnChanges"] == [f'metadata.annotations["{MIGRATION_JOB}"]']
     assert deployment.options["deleteBeforeReplace"] is True
     # It never sets the count again: the scale-back owns it (no refresh takes the app to 0).
     assert deployment.options["ignoreChanges"] == ["spec.replicas"]
-    assert annotations(deployment)["delivery-platform/replicas-owner"] == "scale-back"
+    assert annotations_of(deployment)["delivery-platform/replicas-owner"] == "scale-back"
 
     # 2. The Job waits for that Deployment and migrates with the new image.
     assert depends_on(job, deployment)
@@ -90,9 +90,9 @@ def test_migration_runs_after_the_app_stopped_and_before_the_scale_back(run_prog
     assert pod_labels(job)["app.kubernetes.io/component"] != pod_labels(deployment)["app.kubernetes.io/component"]
     assert not selects(service.input("spec.selector"), pod_labels(job))
     # A failed migration runs again on the next `pulumi up` instead of blocking it.
-    assert annotations(job)["pulumi.com/replaceUnready"] == "true"
+    assert annotations_of(job)["pulumi.com/replaceUnready"] == "true"
     # Pulumi keeps waiting at least as long as the Job may run.
-    assert int(annotations(job)["pulumi.com/timeoutSeconds"]) > MIGRATION["activeDeadlineSeconds"]
+    assert int(annotations_of(job)["pulumi.com/timeoutSeconds"]) > MIGRATION["activeDeadlineSeconds"]
     assert job.input("spec.template.spec.serviceAccountName") == deployment.input(
         "spec.template.spec.serviceAccountName"
     )
@@ -101,10 +101,10 @@ def test_migration_runs_after_the_app_stopped_and_before_the_scale_back(run_prog
     assert (scale_back.input("metadata.name"), scale_back.input("metadata.namespace")) == ("orders", "test")
     assert scale_back.input("spec.replicas") == 3
     assert depends_on(scale_back, job)
-    assert annotations(scale_back)["pulumi.com/waitFor"] == annotations(deployment)["pulumi.com/waitFor"]
+    assert annotations_of(scale_back)["pulumi.com/waitFor"] == annotations_of(deployment)["pulumi.com/waitFor"]
     # Both writers of spec.replicas take the field over from each other.
     for writer in (deployment, scale_back):
-        assert annotations(writer)["pulumi.com/patchForce"] == "true"
+        assert annotations_of(writer)["pulumi.com/patchForce"] == "true"
 
     # 4. The Service (new to this app after a strategy change) waits for the pods.
     assert depends_on(service, scale_back)
@@ -116,8 +116,8 @@ def test_scale_back_is_applied_again_exactly_when_a_new_migration_ran(run_progra
 
     def scale_back_key(**overrides: Any) -> str:
         deployment, job, scale_back, _ = migration_objects(run_stack(run_program, stack(orders(**overrides))))
-        key = annotations(scale_back)[MIGRATION_JOB]
-        assert key == job.input("metadata.name") == annotations(deployment)[MIGRATION_JOB]
+        key = annotations_of(scale_back)[MIGRATION_JOB]
+        assert key == job.input("metadata.name") == annotations_of(deployment)[MIGRATION_JOB]
         return key
 
     first = scale_back_key()
@@ -134,14 +134,14 @@ def test_anything_the_migration_runs_with_makes_a_new_job_and_stops_the_app_firs
     def job_name(**overrides: Any) -> str:
         deployment, job, _, _ = migration_objects(run_stack(run_program, stack(orders(**overrides))))
         name: str = job.input("metadata.name")
-        assert annotations(deployment)[MIGRATION_JOB] == name
+        assert annotations_of(deployment)[MIGRATION_JOB] == name
         return name
 
     first = job_name()
     assert first.startswith("orders-migrate-")
     assert len(first) <= 63
     assert job_name() == first
-    unchanged = [
+    unchanged: list[dict[str, Any]] = [
         {"replicas": 5},
         {"probes": {"readiness": {"path": "/ready"}}},
         {"port": 9090},
@@ -149,7 +149,7 @@ def test_anything_the_migration_runs_with_makes_a_new_job_and_stops_the_app_firs
     ]
     for overrides in unchanged:
         assert job_name(**overrides) == first, overrides
-    changed = [
+    changed: list[dict[str, Any]] = [
         {"image": image("orders", "2.0.1-b90")},
         {"migration": MIGRATION | {"command": ["/app/migrate", "--up", "--v2"]}},
         {"env": [{"name": "DB_HOST", "value": "orders-db"}]},
@@ -168,7 +168,7 @@ def test_rendered_manifests_get_the_final_replica_count_and_no_patch(run_program
     # Nothing else owns the count, so nothing is ignored or replaced.
     assert deployment.options["ignoreChanges"] == []
     assert deployment.options["replaceOnChanges"] == []
-    assert annotations(deployment)["delivery-platform/replicas-owner"] == "pulumi"
+    assert annotations_of(deployment)["delivery-platform/replicas-owner"] == "pulumi"
     (job,) = ours(graph, JOB)
     assert container(job)["image"] == NEW
     assert depends_on(job, deployment)

@@ -16,7 +16,7 @@ from tests.workload_graph import (
     HPA,
     PDB,
     SERVICE,
-    annotations,
+    annotations_of,
     depends_on,
     image,
     obj,
@@ -68,8 +68,8 @@ def test_rollout_parameters_budget_and_service(run_program: ProgramRunner) -> No
     assert budget.input("spec.unhealthyPodEvictionPolicy") == "AlwaysAllow"
     assert ours(graph, HPA) == []
     # Pulumi owns the count and takes it back from anyone who changed it.
-    assert annotations(deployment)[REPLICAS_OWNER] == "pulumi"
-    assert annotations(deployment)["pulumi.com/patchForce"] == "true"
+    assert annotations_of(deployment)[REPLICAS_OWNER] == "pulumi"
+    assert annotations_of(deployment)["pulumi.com/patchForce"] == "true"
     assert deployment.options["ignoreChanges"] == []
 
 
@@ -95,7 +95,7 @@ def test_the_autoscaler_owns_the_count_and_the_deployment_only_starts_it(run_pro
     # owns the field and leaves it out once the autoscaler has taken it.
     assert deployment.input("spec.replicas") == AUTOSCALING["minReplicas"]
     assert deployment.options["ignoreChanges"] == ["spec.replicas"]
-    assert annotations(deployment)[REPLICAS_OWNER] == "autoscaler"
+    assert annotations_of(deployment)[REPLICAS_OWNER] == "autoscaler"
     hpa = obj(graph, HPA, "catalog")
     assert hpa.input("metadata.namespace") == "uat"
     assert hpa.input("spec.scaleTargetRef") == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "catalog"}
@@ -117,7 +117,7 @@ def test_switching_autoscaling_changes_the_deployment_so_the_owner_changes_hands
     fixed = obj(run(run_program, catalog(replicas=3)), DEPLOYMENT, "catalog")
     scaled = obj(run(run_program, catalog({"autoscaling": AUTOSCALING})), DEPLOYMENT, "catalog")
     assert fixed.input("spec.replicas") == scaled.input("spec.replicas")
-    assert annotations(fixed)[REPLICAS_OWNER] != annotations(scaled)[REPLICAS_OWNER]
+    assert annotations_of(fixed)[REPLICAS_OWNER] != annotations_of(scaled)[REPLICAS_OWNER]
     assert fixed.input("spec.template") == scaled.input("spec.template")
     assert fixed.urn == scaled.urn
 

@@ -113,7 +113,7 @@ def depends_on(resource: Registered, dependency: Registered) -> bool:
     return dependency.urn in resource.depends_on
 
 
-def annotations(resource: Registered) -> dict[str, str]:
+def annotations_of(resource: Registered) -> dict[str, str]:
     found: dict[str, str] = resource.inputs["metadata"].get("annotations", {})
     return found
 

@@ -252,7 +252,7 @@ def test_a_routed_app_needs_an_environment_that_admits_its_gateway(environment: 
         assert validate_stack_config(data).apps[0].name == "shop"
     else:
         (problem,) = problems_of(data)
-        assert problem.startswith("delivery-platform:apps[0].strategy.gateway: environment 'test' denies ingress")
+        assert problem.startswith("delivery-platform:apps[0].environment: environment 'test' denies ingress")
 
 
 def test_apps_cannot_claim_the_same_host_names_on_one_gateway() -> None:

@@ -131,7 +131,7 @@ def _gateway_admission(environments: list[EnvironmentConfig], apps: list[AppConf
         if not _admits_gateway(env, strategy.gateway.namespace):
             problems.append(
                 FieldProblem(
-                    f"apps[{i}].strategy.gateway",
+                    f"apps[{i}].environment",
                     f"environment {env.name!r} denies ingress by default and admits neither the Gateway's namespace "
                     f"{strategy.gateway.namespace!r} (allowFromNamespaces, for an in-cluster gateway) nor GKE's "
                     f"load balancer ranges {list(GKE_GATEWAY_SOURCE_RANGES)} (allowFromCidrs, for gke-l7-* classes; "

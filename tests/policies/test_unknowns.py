@@ -166,6 +166,42 @@ def _leaf_differences(before: Any, after: Any, path: PropPath = ()) -> list[Prop
 REMEDIATED_KEYS = {"imagePullPolicy"}
 
 
+def _without_pull_policies(node: Any) -> Any:
+    """The props with every imagePullPolicy taken out: what the pack's remediation fills in."""
+    if isinstance(node, dict):
+        return {key: _without_pull_policies(value) for key, value in node.items() if key not in REMEDIATED_KEYS}
+    if isinstance(node, list):
+        return [_without_pull_policies(value) for value in node]
+    return node
+
+
+def _assert_remediation_only_sets_pull_policies(pack: Pack, resource: Res) -> bool:
+    """Remediation changes nothing but pull policies, and remediating its result
+    changes nothing more. Returns whether it changed anything."""
+    remediated = pack.remediate(resource)
+    changed = _leaf_differences(dict(resource.wire), remediated)
+    assert all(path and path[-1] in REMEDIATED_KEYS for path in changed), (resource.name, changed)
+    again = Res(type=resource.type, name=resource.name, props=remediated, urn=resource.urn, provider=resource.provider)
+    assert pack.remediate(again) == remediated, resource.name
+    return bool(changed)
+
+
+def test_remediation_of_every_corpus_resource_without_pull_policies_only_sets_them() -> None:
+    remediated = 0
+    for case in CASES:
+        pack = Pack(case.config)
+        for resource in case.resources:
+            stripped = Res(
+                type=resource.type,
+                name=resource.name,
+                props=_without_pull_policies(copy.deepcopy(dict(resource.props))),
+                urn=resource.urn,
+                provider=resource.provider,
+            )
+            remediated += _assert_remediation_only_sets_pull_policies(pack, stripped)
+    assert remediated > 20, "the corpus must exercise the remediation"
+
+
 @FAST
 @given(_mutated_case(JSON))
 def test_rules_never_raise_on_malformed_props(mutation: Mutation) -> None:
@@ -175,15 +211,8 @@ def test_rules_never_raise_on_malformed_props(mutation: Mutation) -> None:
 
     assert all(finding.message for finding in findings)
     for resource in mutation.resources:
-        remediated = pack.remediate(resource)
-        # Malformed props are fixed where a remediation applies and left alone elsewhere...
-        changed = _leaf_differences(dict(resource.wire), remediated)
-        assert all(path and path[-1] in REMEDIATED_KEYS for path in changed), (resource.name, changed)
-        # ...and remediating the result changes nothing more.
-        again = Res(
-            type=resource.type, name=resource.name, props=remediated, urn=resource.urn, provider=resource.provider
-        )
-        assert pack.remediate(again) == remediated
+        # Malformed props are fixed where a remediation applies and left alone elsewhere.
+        _assert_remediation_only_sets_pull_policies(pack, resource)
 
 
 class FirstPreviewMocks(RecordingMocks):

@@ -70,7 +70,7 @@ class Platform(pulumi.ComponentResource):
                 app,
                 namespace=environment.namespace,
                 pull_secret=environment.pull_secret_name,
-                # Rendered manifests have no apply order (see RecreateApp).
+                # Rendered manifests have no apply order (see workloads/recreate.py).
                 ordered_rollout=not isinstance(config.cluster, RenderCluster),
                 opts=k8s_opts,
             )

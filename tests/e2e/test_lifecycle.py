@@ -483,7 +483,11 @@ def test_a_failing_migration_leaves_the_app_at_zero_and_the_next_up_retries_it(
     pods = pods_recorder(control_plane, namespace, app)
     with recording(pods):
         stack.up("up --refresh", fixed, "--refresh")
-    assert all(len([p for p in state.values() if ready(p)]) == 2 for state in pods.states)
+    serving = [
+        sorted(name for name, p in state.items() if ready(p) and p["status"].get("phase") == "Running")
+        for state in pods.states
+    ]
+    assert all(len(names) == 2 for names in serving), (serving, stack.outputs["up --refresh"])
     assert deployment()["spec"]["replicas"] == 2
 
 

@@ -629,12 +629,15 @@ def test_blue_green_switches_to_the_new_colour_only_once_it_is_ready(deployed: P
     preview = upgraded.objects.get("Service", app.environment, outputs["previewServiceName"])
     assert stable["spec"]["selector"] == deployments[now.active]["spec"]["selector"]["matchLabels"]
     assert preview["spec"]["selector"] == deployments[was.active]["spec"]["selector"]["matchLabels"]
-    # The old colour keeps running untouched, ready for an instant rollback.
+    # The old colour keeps running untouched, ready for an instant rollback: the same
+    # pod template and ReplicaSet (only its traffic annotation changed, which bumps a
+    # Deployment's generation but rolls nothing).
     old = deployments[was.active]
-    assert (
-        old["metadata"]["generation"]
-        == deployed.objects.get("Deployment", app.environment, old["metadata"]["name"])["metadata"]["generation"]
-    )
+    before = deployed.objects.get("Deployment", app.environment, old["metadata"]["name"])
+    assert old["spec"]["template"] == before["spec"]["template"]
+    (replica_set,) = replica_sets_by_image(upgraded.objects, old).values()
+    (replica_set_before,) = replica_sets_by_image(deployed.objects, before).values()
+    assert replica_set["metadata"]["uid"] == replica_set_before["metadata"]["uid"]
     assert rolled_out(old, expected_track(app, was.active)[0])
 
 

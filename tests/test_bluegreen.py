@@ -119,6 +119,18 @@ def test_idle_colour_keeps_full_size_for_instant_rollback_unless_scaled_down(
         assert selected_by(graph, budget) == [obj(graph, DEPLOYMENT, name)]
 
 
+def test_scaling_the_idle_colour_to_zero_warns_that_a_rollback_is_no_longer_instant() -> None:
+    def warnings(**strategy: Any) -> list[str]:
+        return validate_stack_config(stack(checkout("blue", **strategy), environments=[{"name": "prod"}])).warnings()
+
+    assert warnings(idleReplicas=0) == [
+        "apps[0].strategy.idleReplicas is 0: the colour a switch leaves idle is scaled down in the same `pulumi up`, "
+        "so rolling back means waiting for cold pods; set it once the new colour has proven itself and remove it "
+        "before the next switch"
+    ]
+    assert warnings(idleReplicas=1) == warnings() == []
+
+
 def test_component_holds_two_deployments_two_services_their_budgets_and_the_account(
     run_program: ProgramRunner,
 ) -> None:

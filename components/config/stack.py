@@ -73,6 +73,13 @@ class StackConfig(ConfigModel):
                 "cluster.masterAuthorizedNetworks is empty: only addresses inside the VPC reach the control plane, "
                 "so `pulumi up` from anywhere else cannot deploy the Kubernetes objects"
             )
+        found += [
+            f"apps[{i}].strategy.idleReplicas is 0: the colour a switch leaves idle is scaled down in the same "
+            "`pulumi up`, so rolling back means waiting for cold pods; set it once the new colour has proven "
+            "itself and remove it before the next switch"
+            for i, app in enumerate(self.apps)
+            if isinstance(app.strategy, BlueGreenStrategy) and app.strategy.idle_replicas == 0
+        ]
         if isinstance(cluster, GkeAutopilotConfig) and self.jenkins.enabled and self.jenkins.builder != "kaniko":
             found.append(
                 f"jenkins.builder {self.jenkins.builder} needs Unconfined seccomp and AppArmor, which Autopilot "

@@ -390,6 +390,35 @@ def test_autoscaling_is_switched_on_and_off_without_losing_pods_or_failing(
 # --------------------------------------------------------------------------- migrations
 
 
+def migration_readers(
+    control_plane: LocalControlPlane, namespace: str, app: str
+) -> tuple[Callable[[], dict[str, Any]], Callable[[], list[dict[str, Any]]], Callable[[], dict[str, dict[str, Any]]]]:
+    """Readers of a Recreate app's Deployment, serving pods and Jobs."""
+    client = control_plane.client
+
+    def deployment() -> dict[str, Any]:
+        found: dict[str, Any] = get(control_plane, "apps/v1", "Deployment", namespace, app)
+        return found
+
+    def server_pods() -> list[dict[str, Any]]:
+        path = client.path_for("v1", "Pod", namespace=namespace)
+        return list(client.list_objects(path, f"{APP_NAME_LABEL}={app},app.kubernetes.io/component=server")["items"])
+
+    def jobs() -> dict[str, dict[str, Any]]:
+        items = client.list_objects(client.path_for("batch/v1", "Job", namespace=namespace))["items"]
+        return {job["metadata"]["name"]: job for job in items}
+
+    return deployment, server_pods, jobs
+
+
+def first_state_with_a_pod_of(pods: Recorder, job: str) -> int:
+    return next(i for i, state in enumerate(pods.states) if any(name.startswith(job) for name in state))
+
+
+def server_pod_names(state: State) -> list[str]:
+    return [name for name, pod in state.items() if pod["metadata"]["labels"]["app.kubernetes.io/component"] == "server"]
+
+
 def test_a_failing_migration_leaves_the_app_at_zero_and_the_next_up_retries_it(
     control_plane: LocalControlPlane, new_stack: Callable[..., E2EStack]
 ) -> None:
@@ -412,20 +441,7 @@ def test_a_failing_migration_leaves_the_app_at_zero_and_the_next_up_retries_it(
     stack = new_stack("migration", config)
     stack.up("up v1", config)
 
-    def deployment() -> dict[str, Any]:
-        found: dict[str, Any] = get(control_plane, "apps/v1", "Deployment", namespace, app)
-        return found
-
-    def server_pods() -> list[dict[str, Any]]:
-        client = control_plane.client
-        path = client.path_for("v1", "Pod", namespace=namespace)
-        pods = client.list_objects(path, f"{APP_NAME_LABEL}={app},app.kubernetes.io/component=server")["items"]
-        return list(pods)
-
-    def jobs() -> dict[str, dict[str, Any]]:
-        client = control_plane.client
-        items = client.list_objects(client.path_for("batch/v1", "Job", namespace=namespace))["items"]
-        return {job["metadata"]["name"]: job for job in items}
+    deployment, server_pods, jobs = migration_readers(control_plane, namespace, app)
 
     # v2's migration fails.
     broken = with_app(
@@ -441,16 +457,8 @@ def test_a_failing_migration_leaves_the_app_at_zero_and_the_next_up_retries_it(
     assert len(failed_jobs) == 1, list(jobs())
     (job_name,) = failed_jobs
     # The migration pod was created only after the last v1 pod was gone, not just terminating.
-    migration_started = next(
-        i
-        for i, state in enumerate(pods.states)
-        if any(p["metadata"]["name"].startswith(job_name) for p in state.values())
-    )
-    assert not [
-        name
-        for name, pod in pods.states[migration_started].items()
-        if pod["metadata"]["labels"]["app.kubernetes.io/component"] == "server"
-    ]
+    migration_started = first_state_with_a_pod_of(pods, job_name)
+    assert server_pod_names(pods.states[migration_started]) == []
     assert any(
         pod["metadata"].get("deletionTimestamp")
         for state in pods.states[:migration_started]
@@ -477,18 +485,36 @@ def test_a_failing_migration_leaves_the_app_at_zero_and_the_next_up_retries_it(
     assert {p["spec"]["containers"][0]["image"] for p in server_pods()} == {image(app, "1.9.0-b420")}
     assert deployment().get("status", {}).get("availableReplicas") == 2
 
-    # Refresh, as `pulumi up --refresh` does, changes nothing: no pod stops.
-    no_changes = stack._run("preview --refresh", "preview", "--refresh", "--expect-no-changes", "--diff", check=False)
-    assert no_changes.returncode == 0, no_changes.output
+    # A new migration command alone: the app stops before it runs, then starts again.
+    new_command = with_app(
+        fixed,
+        strategy=fixed["apps"][0]["strategy"] | {"migration": {"command": ["/app/migrate", "--v2"], "backoffLimit": 0}},
+    )
     pods = pods_recorder(control_plane, namespace, app)
     with recording(pods):
-        stack.up("up --refresh", fixed, "--refresh")
-    serving = [
+        stack.up("up new migration command", new_command)
+    (command_job,) = [name for name in jobs() if name not in succeeded]
+    started = first_state_with_a_pod_of(pods, command_job)
+    assert server_pod_names(pods.states[started]) == [], "the new migration command ran while app pods still existed"
+    assert deployment().get("status", {}).get("availableReplicas") == 2
+    fixed = new_command
+
+    assert_refresh_stops_nothing(stack, pods_recorder(control_plane, namespace, app), fixed, serving=2)
+    assert deployment()["spec"]["replicas"] == 2
+
+
+def assert_refresh_stops_nothing(stack: E2EStack, pods: Recorder, config: dict[str, Any], serving: int) -> None:
+    """Refresh, as `pulumi up --refresh` does, finds nothing to change and no pod stops
+    (it once took a Recreate app through 0 replicas)."""
+    no_changes = stack._run("preview --refresh", "preview", "--refresh", "--expect-no-changes", "--diff", check=False)
+    assert no_changes.returncode == 0, no_changes.output
+    with recording(pods):
+        stack.up("up --refresh", config, "--refresh")
+    running = [
         sorted(name for name, p in state.items() if ready(p) and p["status"].get("phase") == "Running")
         for state in pods.states
     ]
-    assert all(len(names) == 2 for names in serving), (serving, stack.outputs["up --refresh"])
-    assert deployment()["spec"]["replicas"] == 2
+    assert all(len(names) == serving for names in running), (running, stack.outputs["up --refresh"])
 
 
 # --------------------------------------------------------------------------- canary promotion
@@ -631,6 +657,23 @@ def test_a_blue_green_rollback_waits_for_the_old_colour_to_be_healthy(
     served = ready_endpoints(endpoints.states[-1])
     assert served
     assert {pods.seen[name]["metadata"]["labels"][TRACK_LABEL] for name in served} == {"blue"}
+    # idleReplicas 0 scales the idle colour (green) down once traffic has left it...
+    strategy = config["apps"][0]["strategy"]
+    scaled_down = with_app(config, strategy=strategy | {"idleReplicas": 0})
+    stack.up("up idle colour to zero", scaled_down)
+    assert get(control_plane, "apps/v1", "Deployment", namespace, f"{app}-green")["spec"]["replicas"] == 0
+    # ...and a switch to it scales it up, Ready, before the Service moves (no gap),
+    # then scales the colour it left to 0.
+    endpoints = endpoints_recorder(control_plane, namespace, app)
+    with recording(endpoints):
+        stack.up(
+            "up switch to the scaled-down colour",
+            with_app(scaled_down, strategy=strategy | {"idleReplicas": 0, "active": "green"}),
+        )
+    assert_always_served(endpoints, "switch to a colour at 0")
+    assert get(control_plane, "v1", "Service", namespace, app)["spec"]["selector"][TRACK_LABEL] == "green"
+    assert get(control_plane, "apps/v1", "Deployment", namespace, f"{app}-blue")["spec"]["replicas"] == 0
+
     # The blue pods the rollback found were the slow ones, and they turned Ready during it.
     blue_ready = [
         i

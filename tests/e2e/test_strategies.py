@@ -464,6 +464,31 @@ def assert_quota_and_defaults(env: EnvironmentConfig, objects: Snapshot) -> None
     assert quantities(container["default"])["memory"] == quantity_value(env.container_defaults.limit_memory)
 
 
+def test_every_deployment_of_two_or_more_pods_has_a_budget_the_disruption_controller_applies(
+    deployed: Phase,
+) -> None:
+    """On the server, not just as objects: the disruption controller counts each
+    Deployment's pods under exactly one budget and lets one of them go at a time."""
+    checked = 0
+    for env in deployed.config.environments:
+        budgets = deployed.objects.of_kind("PodDisruptionBudget", env.name).values()
+        for deployment in deployed.objects.of_kind("Deployment", env.name).values():
+            labels = deployment["spec"]["template"]["metadata"]["labels"]
+            covering = [b for b in budgets if b["spec"]["selector"]["matchLabels"].items() <= labels.items()]
+            replicas = deployment["spec"]["replicas"]
+            if replicas < 2:
+                assert covering == [], deployment["metadata"]["name"]
+                continue
+            (budget,) = covering
+            status = budget["status"]
+            assert status["observedGeneration"] == budget["metadata"]["generation"]
+            assert (status["expectedPods"], status["currentHealthy"]) == (replicas, replicas), status
+            assert status["disruptionsAllowed"] == 1, status
+            checked += 1
+    # Both colours, both canary... every multi-pod Deployment of every strategy.
+    assert checked >= 5
+
+
 def test_rolling_update_rolls_the_same_deployment_to_a_new_replica_set(deployed: Phase, upgraded: Phase) -> None:
     app = upgraded.app(ROLLING)
     assert isinstance(app.strategy, RollingStrategy)

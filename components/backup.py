@@ -58,10 +58,12 @@ class GkeBackup(pulumi.ComponentResource):
                 ),
             ),
             backup_schedule=schedule,
-            retention_policy={
-                "backup_retain_days": config.retention_days,
-                "backup_delete_lock_days": config.delete_lock_days,
-            },
+            retention_policy=gcp.gkebackup.BackupPlanRetentionPolicyArgs(
+                backup_retain_days=config.retention_days,
+                backup_delete_lock_days=config.delete_lock_days,
+                # Irreversible: only sent when asked for.
+                locked=True if config.lock_retention else None,
+            ),
             opts=pulumi.ResourceOptions(parent=self, protect=protect),
         )
         self.restore_plan = gcp.gkebackup.RestorePlan(

@@ -1,9 +1,11 @@
 """A hardened GKE cluster, Standard or Autopilot: its network, a dedicated node
-identity, separately managed node pools (Standard), Backup for GKE, and the
-Kubernetes provider that every other component deploys through."""
+identity, separately managed node pools (Standard), the project's Binary
+Authorization policy, maintenance windows and upgrade notifications, Backup for GKE,
+and the Kubernetes provider that every other component deploys through."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -12,21 +14,46 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from .backup import GkeBackup
-from .config import GkeAutopilotConfig, GkeStandardConfig, NodePoolConfig
-from .config.cluster import BlueGreenUpgrade
-
-GkeConfig = GkeStandardConfig | GkeAutopilotConfig
+from .binary_authorization import admission_policy
+from .config import GkeAutopilotConfig, GkeConfig, GkeStandardConfig, MaintenanceConfig, NodePoolConfig
+from .config.maintenance import rfc3339
+from .config.nodes import BlueGreenUpgrade
 
 # The nodes' own identity only writes logs and metrics and pulls images; workloads
 # get their own Google identities through Workload Identity, never the node's.
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
 # Google's recommendation: the broad scope, with access decided by the IAM roles above.
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+# GKE takes enableComponents as the complete set, so a list must repeat what GKE turns
+# on by default or it switches that off. Logging: system components and workloads are
+# the default; the control plane's logs are added.
 LOGGING_COMPONENTS = ("SYSTEM_COMPONENTS", "WORKLOADS", "APISERVER", "SCHEDULER", "CONTROLLER_MANAGER")
-MONITORING_COMPONENTS = ("SYSTEM_COMPONENTS", "APISERVER", "SCHEDULER", "CONTROLLER_MANAGER")
-# kubectl and the Kubernetes provider get short-lived tokens from gcloud's credentials
-# through this plugin, so no long-lived credential is ever written into the kubeconfig.
+# Monitoring: GKE's default packages for new clusters (read in the GKE docs, 2026-11:
+# system metrics; kube state metrics since 1.29.2 on Standard and 1.27.4 on Autopilot;
+# cAdvisor/Kubelet since 1.29.3-gke.1093000; JobSet since 1.32.1-gke.1357001; DCGM,
+# which only collects on GPU nodes) plus the control plane's metrics.
+MONITORING_COMPONENTS = (
+    "SYSTEM_COMPONENTS",
+    "STORAGE",
+    "HPA",
+    "POD",
+    "DAEMONSET",
+    "DEPLOYMENT",
+    "STATEFULSET",
+    "JOBSET",
+    "KUBELET",
+    "CADVISOR",
+    "DCGM",
+    "APISERVER",
+    "SCHEDULER",
+    "CONTROLLER_MANAGER",
+)
+# kubectl and the Kubernetes provider get short-lived tokens through this plugin, so no
+# long-lived credential is ever written into the kubeconfig. With application default
+# credentials it needs no gcloud login: it uses the identity the GCP provider uses
+# (GOOGLE_APPLICATION_CREDENTIALS, Workload Identity Federation, the metadata server).
 AUTH_PLUGIN = "gke-gcloud-auth-plugin"
+AUTH_PLUGIN_ARGS = ("--use_application_default_credentials",)
 AUTH_PLUGIN_INSTALL_HINT = (
     "Install gke-gcloud-auth-plugin: "
     "https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin"
@@ -35,12 +62,16 @@ AUTH_PLUGIN_INSTALL_HINT = (
 
 class GkeCluster(pulumi.ComponentResource):
     """A private, VPC-native GKE cluster with Workload Identity, Dataplane V2, Binary
-    Authorization and shielded COS nodes. `provider` is the Kubernetes provider for it;
-    it waits for the node pools, so nothing is deployed to a cluster without nodes.
-    `protect` sets Pulumi protect on the resources whose loss loses data (the cluster
-    and the backup plan)."""
+    Authorization under a policy the stack manages, and shielded COS nodes, reached
+    through its DNS control-plane endpoint. `provider` is the Kubernetes provider for
+    it (its kubeconfig authenticates with application default credentials); it waits
+    for the node pools, so nothing is deployed to a cluster without nodes. `protect`
+    sets Pulumi protect on the resources whose loss loses data (the cluster and the
+    backup plan)."""
 
     cluster: gcp.container.Cluster
+    admission_policy: gcp.binaryauthorization.Policy | None
+    notification_topic: pulumi.Input[str] | None
     node_service_account: gcp.serviceaccount.Account
     node_pools: list[gcp.container.NodePool]
     backup: GkeBackup | None
@@ -55,16 +86,32 @@ class GkeCluster(pulumi.ComponentResource):
         name: str,
         config: GkeConfig,
         protect: bool = False,
+        admitted_images: Sequence[str] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`admitted_images`: image name patterns the Binary Authorization policy admits
+        besides the config's own (the stack's registry)."""
         super().__init__("delivery-platform:gke:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         network, subnetwork, egress = self._network(name, config)
         self.node_service_account, node_roles = self._node_identity(name, config)
         email = self.node_service_account.email
+        admission = config.binary_authorization
+        self.admission_policy = (
+            admission_policy(
+                f"{name}-admission", admission, project=config.project, admitted=admitted_images, opts=child
+            )
+            if admission.evaluates and admission.manage_policy
+            else None
+        )
+        self.notification_topic = self._notification_topic(name, config)
 
         autopilot = isinstance(config, GkeAutopilotConfig)
-        mode_args = _autopilot_args(email) if autopilot else _standard_args(email)
+        mode_args = (
+            _autopilot_args(email, config.node_boot_disk_kms_key)
+            if autopilot
+            else _standard_args(email, config.node_boot_disk_kms_key)
+        )
         self.cluster = gcp.container.Cluster(
             f"{name}-cluster",
             name=config.name,
@@ -77,30 +124,51 @@ class GkeCluster(pulumi.ComponentResource):
                 "cluster_secondary_range_name": config.network.pods_range_name,
                 "services_secondary_range_name": config.network.services_range_name,
             },
-            private_cluster_config={
-                "enable_private_nodes": True,
-                "enable_private_endpoint": config.private_endpoint,
-                "master_ipv4_cidr_block": config.network.master_cidr,
+            control_plane_endpoints_config={
+                "dns_endpoint_config": {"allow_external_traffic": config.dns_endpoint},
+                "ip_endpoints_config": {"enabled": config.ip_endpoints},
             },
-            master_authorized_networks_config={
-                "cidr_blocks": [
-                    {"cidr_block": entry.cidr, "display_name": entry.name}
-                    for entry in config.master_authorized_networks
-                ],
-                "gcp_public_cidrs_access_enabled": False,
-            },
+            private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
+                enable_private_nodes=True,
+                enable_private_endpoint=config.private_endpoint if config.ip_endpoints else None,
+                master_ipv4_cidr_block=config.network.master_cidr,
+            ),
+            master_authorized_networks_config=(
+                gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+                    cidr_blocks=[
+                        gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
+                            cidr_block=entry.cidr, display_name=entry.name
+                        )
+                        for entry in config.master_authorized_networks
+                    ],
+                    gcp_public_cidrs_access_enabled=False,
+                )
+                if config.ip_endpoints
+                else None
+            ),
             master_auth={"client_certificate_config": {"issue_client_certificate": False}},
             enable_legacy_abac=False,
             workload_identity_config={"workload_pool": config.workload_pool},
             release_channel={"channel": config.release_channel},
+            maintenance_policy=_maintenance_policy(config.maintenance),
+            notification_config=_notifications(self.notification_topic, config.maintenance),
             binary_authorization={
-                "evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE" if config.binary_authorization else "DISABLED"
+                "evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE" if admission.evaluates else "DISABLED"
             },
             database_encryption=(
                 {"state": "ENCRYPTED", "key_name": config.database_encryption_key}
                 if config.database_encryption_key
                 else None
             ),
+            authenticator_groups_config=(
+                gcp.container.ClusterAuthenticatorGroupsConfigArgs(security_group=config.rbac_security_group)
+                if config.rbac_security_group
+                else None
+            ),
+            # Workload configuration auditing; GKE's workload vulnerability scanning was
+            # removed (standard tier July 2025, advanced June 2026): images are scanned
+            # in Artifact Registry instead.
+            security_posture_config={"mode": "BASIC", "vulnerability_mode": "VULNERABILITY_DISABLED"},
             # Dataplane V2 enforces NetworkPolicy itself; the Calico addon is neither needed nor allowed with it.
             datapath_provider="ADVANCED_DATAPATH",
             gateway_api_config={"channel": "CHANNEL_STANDARD"},
@@ -109,14 +177,23 @@ class GkeCluster(pulumi.ComponentResource):
                 "enable_components": list(MONITORING_COMPONENTS),
                 "managed_prometheus": {"enabled": True},
             },
-            addons_config={"gke_backup_agent_config": {"enabled": config.backup.enabled}},
+            addons_config=gcp.container.ClusterAddonsConfigArgs(
+                gke_backup_agent_config=gcp.container.ClusterAddonsConfigGkeBackupAgentConfigArgs(
+                    enabled=config.backup.enabled
+                ),
+                # Autopilot runs NodeLocal DNSCache itself (and refuses the field).
+                dns_cache_config=None
+                if autopilot
+                else gcp.container.ClusterAddonsConfigDnsCacheConfigArgs(enabled=True),
+            ),
             deletion_protection=config.deletion_protection,
             **mode_args,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=protect,
-                # The nodes need their roles before they register, or they cannot log or pull.
-                depends_on=node_roles,
+                # The nodes need their roles before they register, or they cannot log or
+                # pull, and the policy the cluster enforces must exist before its pods.
+                depends_on=[*node_roles, *([self.admission_policy] if self.admission_policy else [])],
                 # Standard: nodeConfig only shapes the default pool, which is removed at
                 # creation; GKE later reports another pool's config there, and a diff on
                 # it would replace the whole cluster.
@@ -144,11 +221,17 @@ class GkeCluster(pulumi.ComponentResource):
         )
 
         self.cluster_name = self.cluster.name
-        self.endpoint = self.cluster.endpoint
         self.ca_certificate = self.cluster.master_auth.apply(lambda auth: auth.cluster_ca_certificate or "")
+        if config.dns_endpoint:
+            # Served with a publicly trusted certificate: the kubeconfig needs no CA.
+            self.endpoint = self.cluster.control_plane_endpoints_config.apply(_dns_endpoint)
+            ca_data: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        else:
+            self.endpoint = self.cluster.endpoint
+            ca_data = self.ca_certificate
         context = f"gke_{config.project}_{config.location}_{config.name}"
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(self.endpoint, self.ca_certificate).apply(
+            pulumi.Output.all(self.endpoint, ca_data).apply(
                 lambda parts: render_kubeconfig(context, parts[0], parts[1])
             )
         )
@@ -167,6 +250,24 @@ class GkeCluster(pulumi.ComponentResource):
                 "provider": self.provider,
             }
         )
+
+    def _notification_topic(self, name: str, config: GkeConfig) -> pulumi.Input[str] | None:
+        """Where GKE publishes upgrade notifications: the configured topic, or one the
+        stack creates in the cluster's project."""
+        notifications = config.maintenance.notifications
+        if not notifications.enabled:
+            return None
+        if notifications.topic:
+            return notifications.topic
+        topic = gcp.pubsub.Topic(
+            f"{name}-notifications",
+            name=f"{config.name}-gke-notifications",
+            project=config.project,
+            # Undelivered notifications are kept a week, time enough to attach a subscriber.
+            message_retention_duration="604800s",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return topic.id
 
     def _network(
         self, name: str, config: GkeConfig
@@ -272,7 +373,7 @@ class GkeCluster(pulumi.ComponentResource):
             management={"auto_repair": True, "auto_upgrade": True},
             upgrade_settings=_upgrade_settings(pool),
             node_config=gcp.container.NodePoolNodeConfigArgs(
-                **_hardened_node_settings(email),
+                **_hardened_node_settings(email, config.node_boot_disk_kms_key),
                 machine_type=pool.machine_type,
                 disk_size_gb=pool.disk_size_gb,
                 disk_type=pool.disk_type,
@@ -289,10 +390,11 @@ class GkeCluster(pulumi.ComponentResource):
         )
 
 
-def _hardened_node_settings(service_account: pulumi.Input[str]) -> dict[str, Any]:
+def _hardened_node_settings(service_account: pulumi.Input[str], boot_disk_key: str | None) -> dict[str, Any]:
     """Node settings every Standard node gets, including the short-lived default pool."""
     return {
         "service_account": service_account,
+        **({"boot_disk_kms_key": boot_disk_key} if boot_disk_key else {}),
         "oauth_scopes": [CLOUD_PLATFORM_SCOPE],
         "image_type": "COS_CONTAINERD",
         "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
@@ -302,19 +404,21 @@ def _hardened_node_settings(service_account: pulumi.Input[str]) -> dict[str, Any
     }
 
 
-def _standard_args(service_account: pulumi.Output[str]) -> dict[str, Any]:
+def _standard_args(service_account: pulumi.Output[str], boot_disk_key: str | None) -> dict[str, Any]:
     return {
         "enable_shielded_nodes": True,
         "enable_intranode_visibility": True,
+        # Internal passthrough load balancers only target nodes that run their pods.
+        "enable_l4_ilb_subsetting": True,
         # Node pools are separate resources so they can change without touching the
         # cluster; GKE still needs one node to create it, in a pool removed right away.
         "remove_default_node_pool": True,
         "initial_node_count": 1,
-        "node_config": gcp.container.ClusterNodeConfigArgs(**_hardened_node_settings(service_account)),
+        "node_config": gcp.container.ClusterNodeConfigArgs(**_hardened_node_settings(service_account, boot_disk_key)),
     }
 
 
-def _autopilot_args(service_account: pulumi.Output[str]) -> dict[str, Any]:
+def _autopilot_args(service_account: pulumi.Output[str], boot_disk_key: str | None) -> dict[str, Any]:
     """Autopilot manages nodes, shielded nodes and intranode visibility itself (the API
     rejects those fields); only the identity of its nodes is ours to choose."""
     return {
@@ -323,6 +427,7 @@ def _autopilot_args(service_account: pulumi.Output[str]) -> dict[str, Any]:
             "auto_provisioning_defaults": {
                 "service_account": service_account,
                 "oauth_scopes": [CLOUD_PLATFORM_SCOPE],
+                **({"boot_disk_kms_key": boot_disk_key} if boot_disk_key else {}),
             }
         },
     }
@@ -346,18 +451,69 @@ def _upgrade_settings(pool: NodePoolConfig) -> gcp.container.NodePoolUpgradeSett
     )
 
 
-def render_kubeconfig(context: str, endpoint: str, ca_certificate: str) -> str:
-    """A kubeconfig for one cluster whose user runs gke-gcloud-auth-plugin."""
+def _maintenance_policy(config: MaintenanceConfig) -> gcp.container.ClusterMaintenancePolicyArgs | None:
+    window = config.window
+    if window is None and not config.exclusions:
+        return None
+    recurring = None
+    if window is not None:
+        start, end = window.first
+        recurring = gcp.container.ClusterMaintenancePolicyRecurringWindowArgs(
+            start_time=start, end_time=end, recurrence=window.recurrence
+        )
+    return gcp.container.ClusterMaintenancePolicyArgs(
+        recurring_window=recurring,
+        maintenance_exclusions=[
+            gcp.container.ClusterMaintenancePolicyMaintenanceExclusionArgs(
+                exclusion_name=exclusion.name,
+                start_time=rfc3339(exclusion.start),
+                end_time=rfc3339(exclusion.end),
+                exclusion_options=gcp.container.ClusterMaintenancePolicyMaintenanceExclusionExclusionOptionsArgs(
+                    scope=exclusion.scope
+                ),
+            )
+            for exclusion in config.exclusions
+        ]
+        or None,
+    )
+
+
+def _notifications(
+    topic: pulumi.Input[str] | None, config: MaintenanceConfig
+) -> gcp.container.ClusterNotificationConfigArgs | None:
+    if topic is None:
+        return None
+    event_types = config.notifications.event_types
+    return gcp.container.ClusterNotificationConfigArgs(
+        pubsub=gcp.container.ClusterNotificationConfigPubsubArgs(
+            enabled=True,
+            topic=topic,
+            filter=(
+                gcp.container.ClusterNotificationConfigPubsubFilterArgs(event_types=list(event_types))
+                if event_types
+                else None
+            ),
+        )
+    )
+
+
+def _dns_endpoint(endpoints: gcp.container.outputs.ClusterControlPlaneEndpointsConfig | None) -> str:
+    endpoint = endpoints.dns_endpoint_config.endpoint if endpoints and endpoints.dns_endpoint_config else None
+    return endpoint or ""
+
+
+def render_kubeconfig(context: str, endpoint: str, ca_certificate: str | None) -> str:
+    """A kubeconfig for one cluster whose user runs gke-gcloud-auth-plugin with
+    application default credentials. Without a CA the server's certificate is checked
+    against the system's trusted roots (the DNS endpoint's)."""
+    cluster: dict[str, str] = {"server": f"https://{endpoint}"}
+    if ca_certificate:
+        cluster["certificate-authority-data"] = ca_certificate
     return yaml.safe_dump(
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [
-                {
-                    "name": context,
-                    "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_certificate},
-                }
-            ],
+            "clusters": [{"name": context, "cluster": cluster}],
             "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
             "current-context": context,
             "users": [
@@ -367,6 +523,7 @@ def render_kubeconfig(context: str, endpoint: str, ca_certificate: str) -> str:
                         "exec": {
                             "apiVersion": "client.authentication.k8s.io/v1beta1",
                             "command": AUTH_PLUGIN,
+                            "args": list(AUTH_PLUGIN_ARGS),
                             "installHint": AUTH_PLUGIN_INSTALL_HINT,
                             "provideClusterInfo": True,
                         }

@@ -37,7 +37,12 @@ class Platform(pulumi.ComponentResource):
         self.cluster = None
         if isinstance(config.cluster, GkeStandardConfig | GkeAutopilotConfig):
             self.cluster = GkeCluster(
-                f"{name}-gke", config.cluster, protect=config.protect, opts=pulumi.ResourceOptions(parent=self)
+                f"{name}-gke",
+                config.cluster,
+                protect=config.protect,
+                # Binary Authorization admits what the stack's own registry holds.
+                admitted_images=[f"{config.registry.server}/**"] if config.registry else [],
+                opts=pulumi.ResourceOptions(parent=self),
             )
             self.provider = self.cluster.provider
             outputs["clusterName"] = self.cluster.cluster_name
@@ -62,7 +67,8 @@ class Platform(pulumi.ComponentResource):
         }
         self.apps: dict[str, AppWorkload] = {}
         app_outputs: dict[str, pulumi.Input[object]] = {}
-        for app in config.apps:
+        # Apps delivered through Git belong to Argo CD; Pulumi never applies them.
+        for app in (app for app in config.apps if app.delivery == "pulumi"):
             key = f"{app.environment}/{app.name}"
             environment = self.environments[app.environment]
             workload = AppWorkload(
@@ -115,7 +121,7 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-argocd",
                 config.argocd,
                 environments=config.environments,
-                apps=config.apps,
+                apps=[app for app in config.apps if app.delivery == "gitops"],
                 # Applications sync into the environment namespaces, which must exist.
                 opts=pulumi.ResourceOptions.merge(
                     k8s_opts, pulumi.ResourceOptions(depends_on=list(self.environments.values()))

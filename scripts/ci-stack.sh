@@ -16,6 +16,9 @@
 #   PULUMI_BACKEND_URL  required: toolchain/env.sh would otherwise use a throw-away local
 #                       backend, against which every resource looks new and an `up`
 #                       would try to create them all again.
+#   PATH                must hold gke-gcloud-auth-plugin for a stack that creates a GKE
+#                       cluster, with application default credentials to hand it
+#                       (GOOGLE_APPLICATION_CREDENTIALS in CI).
 #   CI_STACK_PLUGINS    provider plugins to install first, at the versions
 #                       requirements.lock pins for their SDKs (default: "gcp random";
 #                       scripts/setup.sh builds only kubernetes). Empty when the agent
@@ -34,6 +37,29 @@ fi
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="$REPO_ROOT/.venv/bin/python"
+
+# A stack that creates a GKE cluster deploys through the kubeconfig components/gke.py
+# writes: gke-gcloud-auth-plugin with application default credentials, the identity
+# the GCP provider uses. Checked here, so a missing plugin or credential fails before
+# the operation instead of halfway through it.
+creates_gke=$("$python" -c 'import sys, yaml
+with open(sys.argv[1], encoding="utf-8") as handle:
+    config = (yaml.safe_load(handle) or {}).get("config") or {}
+print(str((config.get("delivery-platform:cluster") or {}).get("kind", "")).startswith("gke-"))' \
+  "Pulumi.$stack.yaml" 2>/dev/null || echo False)
+if [[ "$creates_gke" == True ]]; then
+  if ! command -v gke-gcloud-auth-plugin >/dev/null; then
+    echo "error: stack $stack creates a GKE cluster, and its kubeconfig runs gke-gcloud-auth-plugin, which is not" \
+      "on PATH (README: Prerequisites for prod)" >&2
+    exit 1
+  fi
+  if ! gke-gcloud-auth-plugin --use_application_default_credentials >/dev/null; then
+    echo "error: gke-gcloud-auth-plugin finds no application default credentials (GOOGLE_APPLICATION_CREDENTIALS," \
+      "a Workload Identity Federation credential file, or gcloud auth application-default login)" >&2
+    exit 1
+  fi
+fi
+
 mkdir -p "$output"
 output="$(cd "$output" && pwd)"
 events="$output/events-$stack.jsonl"

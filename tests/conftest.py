@@ -28,9 +28,14 @@ def mock_random_password(resource_name: str) -> str:
     return "MockPw" + hashlib.sha256(resource_name.encode()).hexdigest()[:26]
 
 
+def mock_dns_endpoint(resource_name: str) -> str:
+    """The DNS control-plane endpoint the mocks give a GKE cluster of that name."""
+    return f"gke-{hashlib.sha256(resource_name.encode()).hexdigest()[:32]}.europe-west1.gke.goog"
+
+
 class RecordingMocks(Mocks):
     """Echo inputs back as outputs, with plausible ids and a few computed fields the
-    components read (cluster endpoint and CA, service account email and member,
+    components read (cluster endpoints and CA, service account email and member,
     generated passwords and bytes)."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -38,6 +43,10 @@ class RecordingMocks(Mocks):
         if args.typ == "gcp:container/cluster:Cluster":
             state.setdefault("endpoint", "203.0.113.10")
             state["masterAuth"] = {**(state.get("masterAuth") or {}), "clusterCaCertificate": "Q0EtREFUQQ=="}
+            endpoints = dict(state.get("controlPlaneEndpointsConfig") or {})
+            dns = dict(endpoints.get("dnsEndpointConfig") or {})
+            dns.setdefault("endpoint", mock_dns_endpoint(args.name))
+            state["controlPlaneEndpointsConfig"] = {**endpoints, "dnsEndpointConfig": dns}
         if args.typ == "gcp:serviceaccount/account:Account":
             email = f"{state['accountId']}@{state.get('project', 'mock-project')}.iam.gserviceaccount.com"
             state.setdefault("email", email)

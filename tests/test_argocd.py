@@ -323,12 +323,15 @@ def test_skipped_chart_keeps_projects_and_applications(
     run_program: ProgramRunner, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO):
-        # The dev stack turns argocd off (no random plugin offline); its apps still drive it.
-        graph = run_program(main, config=stack_file_config("dev") | {"argocd": {"chart": {"skip": True}}}, stack="dev")
+        # The dev stack turns argocd off (no random plugin offline); its apps still drive it,
+        # delivered through Git.
+        dev = stack_file_config("dev")
+        gitops_apps = [{**app, "delivery": "gitops"} for app in dev["apps"]]
+        config = dev | {"argocd": {"chart": {"skip": True}}, "apps": gitops_apps}
+        graph = run_program(main, config=config, stack="dev")
     component = graph.one("delivery-platform:argocd:ArgoCD")
     children = graph.children(component)
     assert CHART not in {r.type for r in children}
-    dev = stack_file_config("dev")
     assert sorted(projects(graph)) == sorted(env["name"] for env in dev["environments"])
     assert sorted(applications(graph)) == sorted(f"{app['environment']}-{app['name']}" for app in dev["apps"])
     assert any("argocd.chart.skip is true" in record.getMessage() for record in caplog.records)

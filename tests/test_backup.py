@@ -11,14 +11,16 @@ import pytest
 from components.backup import GkeBackup
 from components.config import BackupConfig, ConfigError, GkeAutopilotConfig, GkeStandardConfig, validate_stack_config
 from components.gke import GkeCluster
-from tests.conftest import ProgramRunner
+from components.program import main
+from tests.conftest import ProgramRunner, stack_file_config
 from tests.graph import Graph
 
 BACKUP_PLAN = "gcp:gkebackup/backupPlan:BackupPlan"
 RESTORE_PLAN = "gcp:gkebackup/restorePlan:RestorePlan"
 CLUSTER = "gcp:container/cluster:Cluster"
 PROJECT_ID = "acme-platform-test"
-BACKUP_KEY = "projects/acme-platform-test/locations/europe-west1/keyRings/backup/cryptoKeys/gke"
+BACKUP_KEY = "projects/acme-platform-test/locations/europe-west4/keyRings/backup/cryptoKeys/gke"
+SECRETS_KEY = "projects/acme-platform-test/locations/europe-west1/keyRings/gke/cryptoKeys/secrets"
 
 
 def cluster_section(backup: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
@@ -94,6 +96,7 @@ def test_selected_namespaces_rpo_and_retention_follow_the_config(run_program: Pr
         "backupRetainDays": backup["retentionDays"],
         "backupDeleteLockDays": backup["deleteLockDays"],
     }
+    # Backups under the stack's own key, in another region than the cluster's.
     assert plan["backupConfig"] == {
         "selectedNamespaces": {"namespaces": backup["namespaces"]},
         "includeSecrets": False,
@@ -105,6 +108,40 @@ def test_selected_namespaces_rpo_and_retention_follow_the_config(run_program: Pr
     assert restore["restoreConfig"]["namespacedResourceRestoreMode"] == backup["restoreMode"]
     # Nothing to restore volumes from when they were never backed up.
     assert restore["restoreConfig"]["volumeDataRestorePolicy"] == "NO_VOLUME_DATA_RESTORATION"
+
+
+def test_cluster_secrets_under_cmek_need_an_encrypted_backup(run_program: ProgramRunner) -> None:
+    raw = cluster_section({"encryptionKey": SECRETS_KEY.replace("cryptoKeys/secrets", "cryptoKeys/backups")})
+    graph = run_cluster(run_program, raw | {"databaseEncryptionKey": SECRETS_KEY})
+    plan = graph.one(BACKUP_PLAN).inputs
+    assert plan["backupConfig"]["includeSecrets"] is True
+    assert plan["backupConfig"]["encryptionKey"] == {"gcpKmsEncryptionKey": raw["backup"]["encryptionKey"]}
+
+
+def test_prod_backups_live_in_another_region_under_their_own_key(run_program: ProgramRunner) -> None:
+    raw = stack_file_config("prod")
+    graph = run_program(main, raw, secrets={"registryPassword": "x"}, stack="prod")
+    cluster = graph.one(CLUSTER).inputs
+    plan = graph.one(BACKUP_PLAN).inputs
+    backup = raw["cluster"]["backup"]
+    # The cluster's Secrets are under CMEK, and the backups include them: so are the backups.
+    assert cluster["databaseEncryption"]["state"] == "ENCRYPTED"
+    assert plan["backupConfig"]["includeSecrets"] is True
+    assert plan["backupConfig"]["encryptionKey"] == {"gcpKmsEncryptionKey": backup["encryptionKey"]}
+    assert plan["location"] == graph.one(RESTORE_PLAN).inputs["location"] == backup["location"]
+    assert plan["location"] != cluster["location"]
+    assert f"/locations/{plan['location']}/" in backup["encryptionKey"]
+
+
+def test_retention_lock_is_only_sent_when_asked_for(run_program: ProgramRunner) -> None:
+    locked = run_cluster(run_program, cluster_section({"lockRetention": True, "deleteLockDays": 7}))
+    assert locked.one(BACKUP_PLAN).inputs["retentionPolicy"] == {
+        "backupRetainDays": BackupConfig().retention_days,
+        "backupDeleteLockDays": 7,
+        "locked": True,
+    }
+    unlocked = run_cluster(run_program, cluster_section())
+    assert "locked" not in unlocked.one(BACKUP_PLAN).inputs["retentionPolicy"]
 
 
 def test_plans_of_a_zonal_cluster_live_in_its_region(run_program: ProgramRunner) -> None:
@@ -205,12 +242,101 @@ def test_component_can_back_up_any_cluster_by_id(run_program: ProgramRunner) -> 
             "delivery-platform:cluster.backup.namespaces[0]: 'Prod' is not a DNS label",
             id="namespace-name",
         ),
+        pytest.param(
+            {"schedule": "99 3 * * *"},
+            "delivery-platform:cluster.backup.schedule: '99 3 * * *' is not a valid cron schedule",
+            id="cron-minute-out-of-range",
+        ),
+        pytest.param(
+            {"schedule": "*/5 * * * *", "retentionDays": 1},
+            "delivery-platform:cluster.backup.schedule: '*/5 * * * *' runs backups 5 minute(s) apart; "
+            "Backup for GKE needs at least 10 minutes",
+            id="cron-more-often-than-10-minutes",
+        ),
+        pytest.param(
+            # Two backups at 03:00 and 03:05 once a week: the gap, not the average, counts.
+            {"schedule": "0,5 3 * * 1", "retentionDays": 1},
+            "delivery-platform:cluster.backup.schedule: '0,5 3 * * 1' runs backups 5 minute(s) apart",
+            id="cron-burst",
+        ),
+        pytest.param(
+            # Hourly: 360 backups cover 15 days.
+            {"schedule": "0 * * * *", "retentionDays": 16},
+            "delivery-platform:cluster.backup.retentionDays: 16 days is more than 360 backups of schedule '0 * * * *'",
+            id="cron-retention-hourly",
+        ),
+        pytest.param(
+            # Daily: 360 backups cover 360 days.
+            {"schedule": "30 1 * * *", "retentionDays": 361},
+            "delivery-platform:cluster.backup.retentionDays: 361 days is more than 360 backups",
+            id="cron-retention-daily",
+        ),
+        pytest.param(
+            # Mondays and Tuesdays: the shortest gap is one day, not the week.
+            {"schedule": "0 2 * * 1,2", "retentionDays": 365},
+            "delivery-platform:cluster.backup.retentionDays: 365 days is more than 360 backups",
+            id="cron-retention-consecutive-weekdays",
+        ),
     ],
 )
 def test_backup_rules_name_the_key(backup: dict[str, Any], expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
         validate_stack_config({"cluster": cluster_section(backup)})
     assert any(problem.startswith(expected) for problem in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("schedule", "retention_days"),
+    [
+        pytest.param("0 * * * *", 15, id="hourly-15-days"),
+        pytest.param("*/10 * * * *", 2, id="every-10-minutes-2-days"),
+        pytest.param("0 3 * * 0", 365, id="weekly-a-year"),
+        pytest.param("0 2 1 * *", 365, id="monthly-a-year"),
+        pytest.param("0 2 * * 1,3,5", 365, id="every-other-day-a-year"),
+    ],
+)
+def test_cron_schedules_within_backup_for_gke_limits_are_accepted(schedule: str, retention_days: int) -> None:
+    cluster = validate_stack_config(
+        {"cluster": cluster_section({"schedule": schedule, "retentionDays": retention_days})}
+    ).cluster
+    assert isinstance(cluster, GkeAutopilotConfig)
+    assert (cluster.backup.schedule, cluster.backup.retention_days) == (schedule, retention_days)
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        pytest.param(
+            cluster_section(databaseEncryptionKey=SECRETS_KEY),
+            "delivery-platform:cluster.backup.encryptionKey: is required: the cluster encrypts Secrets",
+            id="secrets-under-cmek-backed-up-without-a-key",
+        ),
+        pytest.param(
+            cluster_section({"encryptionKey": BACKUP_KEY}),
+            "delivery-platform:cluster.backup.encryptionKey: is in europe-west4; it must be in the backup location "
+            "europe-west1",
+            id="key-outside-the-backup-location",
+        ),
+        pytest.param(
+            cluster_section({"location": "europe-west4", "encryptionKey": SECRETS_KEY}),
+            "delivery-platform:cluster.backup.encryptionKey: is in europe-west1; it must be in the backup location "
+            "europe-west4",
+            id="key-left-behind-in-the-cluster-region",
+        ),
+    ],
+)
+def test_backup_keys_are_checked_against_the_cluster(section: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        validate_stack_config({"cluster": section})
+    assert any(problem.startswith(expected) for problem in caught.value.problems), caught.value.problems
+
+
+def test_secrets_left_out_of_backups_need_no_backup_key() -> None:
+    cluster = validate_stack_config(
+        {"cluster": cluster_section({"includeSecrets": False}, databaseEncryptionKey=SECRETS_KEY)}
+    ).cluster
+    assert isinstance(cluster, GkeAutopilotConfig)
+    assert cluster.backup.encryption_key is None
 
 
 def test_retention_of_exactly_360_rpo_intervals_is_accepted() -> None:

@@ -298,9 +298,9 @@ def test_a_hub_cannot_manage_an_undeclared_environment() -> None:
 
 
 def test_risky_gke_settings_warn() -> None:
-    autopilot = {"kind": "gke-autopilot", "project": "acme-prod", "location": "europe-west1"}
+    autopilot = {"kind": "gke-autopilot", "project": "acme-prod", "location": "europe-west1", "dnsEndpoint": False}
     warnings = validate_stack_config({"cluster": autopilot}).warnings()
-    assert any(w.startswith("cluster.masterAuthorizedNetworks is empty") for w in warnings)
+    assert any(w.startswith("cluster.dnsEndpoint is off") for w in warnings)
     assert any(w.startswith("jenkins.builder buildkit") for w in warnings)
     prod = validate_stack_config(stack_file_config("prod"))
     assert prod.warnings() == []

@@ -135,6 +135,11 @@ PINNED_ACTIONS: dict[str, tuple[str, str, frozenset[str]]] = {
             ]
         ),
     ),
+    "google-github-actions/setup-gcloud": (
+        "aa5489c8933f4cc7a4f7d45035b3b1440c9c10db",
+        "v3.0.1",
+        frozenset(["cache", "install_components", "project_id", "skip_install", "version"]),
+    ),
 }
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+?)(?:\s+#\s*(?P<comment>.*))?$")
 
@@ -278,6 +283,27 @@ def test_the_stack_job_uses_the_repository_engine_and_fails_on_the_gate() -> Non
     (comment,) = (step for step in steps(workflow) if "issues/comments" in step.get("run", ""))
     assert comment["if"] == "inputs.command == 'preview' && github.event_name == 'pull_request'"
     assert '"$RUNNER_TEMP/summary-$STACK.md"' in comment["run"]
+
+
+def test_the_stack_job_installs_a_pinned_auth_plugin_after_signing_in() -> None:
+    """The GKE kubeconfig runs gke-gcloud-auth-plugin with application default
+    credentials: the plugin must be on PATH, at a pinned version, once the job holds
+    the Workload Identity Federation credentials and before Pulumi runs."""
+    names = [step.get("uses", step.get("run", "")).partition("@")[0] for step in steps(load("pulumi-stack.yml"))]
+    (setup,) = (
+        step
+        for step in steps(load("pulumi-stack.yml"))
+        if step.get("uses", "").startswith("google-github-actions/setup-gcloud@")
+    )
+    assert "gke-gcloud-auth-plugin" in [part.strip() for part in setup["with"]["install_components"].split(",")]
+    # An exact release, not a range or "latest": the plugin is the one shipped with it.
+    assert re.fullmatch(r"\d+\.\d+\.\d+", setup["with"]["version"]), setup["with"]["version"]
+    # The runner image's own gcloud is locked: components cannot be added to it.
+    assert setup["with"].get("skip_install", False) is False
+    auth = names.index("google-github-actions/auth")
+    install = names.index("google-github-actions/setup-gcloud")
+    operation = next(i for i, name in enumerate(names) if "bash scripts/ci-stack.sh" in name)
+    assert auth < install < operation
 
 
 def test_checkout_does_not_keep_the_token() -> None:
@@ -532,4 +558,55 @@ def test_ci_stack_refuses_to_run_without_the_state_backend(tmp_path: Path) -> No
     result = ci_stack("up", "dev", str(tmp_path / "out"), backend=None)
     assert result.returncode == 1
     assert "PULUMI_BACKEND_URL" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def gke_stack_run(tmp_path: Path, plugin: str | None) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """ci-stack.sh on the prod stack file (a GKE cluster), with `plugin` as the body of
+    a fake gke-gcloud-auth-plugin on PATH (None: no plugin at all). Returns the run and
+    the file the fake plugin writes its arguments to."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(REPO / "Pulumi.prod.yaml", project / "Pulumi.prod.yaml")
+    # Only the tools the script needs (the machine may have a real plugin in /usr/bin).
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("dirname", "mkdir", "cat"):
+        found = shutil.which(tool)
+        assert found is not None, tool
+        (bin_dir / tool).symlink_to(found)
+    calls = tmp_path / "plugin-calls"
+    if plugin is not None:
+        fake = bin_dir / "gke-gcloud-auth-plugin"
+        fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n{plugin}\n', encoding="utf-8")
+        fake.chmod(0o755)
+    env = {
+        "PATH": str(bin_dir),
+        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
+        "HOME": str(tmp_path),
+    }
+    result = subprocess.run(
+        [shutil.which("bash") or "bash", str(CI_STACK), "up", "prod", str(tmp_path / "out")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result, calls
+
+
+def test_ci_stack_refuses_a_gke_stack_without_the_auth_plugin(tmp_path: Path) -> None:
+    result, _ = gke_stack_run(tmp_path, plugin=None)
+    assert result.returncode == 1
+    assert "gke-gcloud-auth-plugin, which is not on PATH" in result.stderr
+    assert not (tmp_path / "out").exists(), "stopped before the operation"
+
+
+def test_ci_stack_refuses_a_gke_stack_without_application_default_credentials(tmp_path: Path) -> None:
+    result, calls = gke_stack_run(tmp_path, plugin="exit 1")
+    assert result.returncode == 1
+    assert "finds no application default credentials" in result.stderr
+    # The check asks the plugin exactly what the kubeconfig asks it.
+    assert calls.read_text(encoding="utf-8").split() == ["--use_application_default_credentials"]
     assert not (tmp_path / "out").exists()

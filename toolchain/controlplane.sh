@@ -21,34 +21,14 @@ GATEWAY_API_DIR="$CP_ROOT/gateway-api-$GATEWAY_API_VERSION"
 # One directory per combination of pins, so a bump never leaves a stale mix behind.
 BIN_DIR="$CP_ROOT/bin/kubernetes-$KUBERNETES_VERSION+etcd-$ETCD_VERSION+kwok-$KWOK_VERSION+gateway-api-$GATEWAY_API_VERSION"
 
-KUBERNETES_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler)
-
-# The wrapper's go.mod is what actually gets built; a version bumped in versions.env
-# but not there would otherwise be cached under a key that lies about its contents.
-check_wrapper_pin() {
-  local module_dir=$1 module=$2 want=$3 got
-  got=$(cd "$module_dir" && go list -m -f '{{.Version}}' "$module")
-  [[ "$got" == "$want" ]] ||
-    die "$module_dir/go.mod pins $module $got but versions.env says $want; update the wrapper (go get $module@$want && go mod tidy)"
-}
-
-# Builds one command of a wrapper module into dest. Writing to a temporary name and
-# renaming keeps an interrupted build from looking like a finished one.
-go_build() {
-  local module_dir=$1 package=$2 dest=$3
-  shift 3
-  local started=$SECONDS
-  mkdir -p "$(dirname "$dest")"
-  (cd "$module_dir" && go build "$@" -o "$dest.partial" "$package")
-  mv -f "$dest.partial" "$dest"
-  log "built $(basename "$dest") in $((SECONDS - started))s"
-}
+# kubectl runs the Argo CD sync hooks of the GitOps e2e tests (tests/e2e/hooks.py).
+KUBERNETES_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
 build_etcd() {
   [[ -x "$ETCD_DIR/etcd" ]] && return
   log "building etcd $ETCD_VERSION"
   check_wrapper_pin "$MODULES_DIR/etcd" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
-  go_build "$MODULES_DIR/etcd" go.etcd.io/etcd/server/v3 "$ETCD_DIR/etcd" -ldflags='-s -w'
+  go_build "$MODULES_DIR/etcd" go.etcd.io/etcd/server/v3 "$ETCD_DIR/etcd" ''
 }
 
 build_kubernetes() {
@@ -83,7 +63,7 @@ build_kubernetes() {
   # grpcnotrace drops x/net/trace from gRPC.
   for command in "${missing[@]}"; do
     go_build "$MODULES_DIR/kubernetes" "k8s.io/kubernetes/cmd/$command" "$KUBERNETES_DIR/$command" \
-      -tags=selinux,notest,grpcnotrace -ldflags="all=-s -w ${stamp[*]}"
+      "${stamp[*]}" -tags=selinux,notest,grpcnotrace
   done
 }
 
@@ -92,7 +72,7 @@ build_kwok() {
   log "building kwok $KWOK_VERSION"
   check_wrapper_pin "$MODULES_DIR/kwok" sigs.k8s.io/kwok "$KWOK_VERSION"
   # kwok's version is a constant in its source, so nothing needs stamping.
-  go_build "$MODULES_DIR/kwok" sigs.k8s.io/kwok/cmd/kwok "$KWOK_DIR/kwok" -ldflags='-s -w'
+  go_build "$MODULES_DIR/kwok" sigs.k8s.io/kwok/cmd/kwok "$KWOK_DIR/kwok" ''
 
   # The kwok binary ships no stages of its own (kwokctl injects them), and without
   # stages nodes never turn Ready and pods never run. Take the "fast" set that kwokctl

@@ -35,33 +35,6 @@ KUBERNETES_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
 VERSION_VAR=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
 
 BUILD_ROOT="$DP_ENGINE_ROOT/build"
-TIMINGS_LOG="$DP_ENGINE_ROOT/build-times.log"
-
-# The wrapper's go.mod is what actually gets built; a version bumped in versions.env but
-# not there would otherwise be cached under a key that lies about its contents.
-check_wrapper_pin() {
-  local module_dir=$1 module=$2 want=$3 got
-  got=$(cd "$module_dir" && go list -m -f '{{.Version}}' "$module")
-  [[ "$got" == "$want" ]] ||
-    die "$module_dir/go.mod pins $module $got but versions.env says $want; update the wrapper (go get $module@$want && go mod tidy)"
-}
-
-record_timing() {
-  local what=$1 seconds=$2
-  log "built $what in ${seconds}s"
-  printf '%s\t%s\t%ss\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$what" "$seconds" >>"$TIMINGS_LOG"
-}
-
-# Builds one package into dest. Writing to a temporary name and renaming keeps an
-# interrupted build from looking like a finished one.
-go_build() {
-  local dir=$1 package=$2 dest=$3 ldflags=$4 started=$SECONDS
-  mkdir -p "$(dirname "$dest")"
-  log "building $(basename "$dest") (cold builds take minutes; later ones reuse GOCACHE)"
-  (cd "$dir" && go build -ldflags "-s -w $ldflags" -o "$dest.partial" "$package")
-  mv -f "$dest.partial" "$dest"
-  record_timing "$(basename "$dest")" $((SECONDS - started))
-}
 
 # True when version $1 >= version $2 (leading "v" ignored).
 version_at_least() {

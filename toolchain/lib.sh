@@ -23,3 +23,34 @@ export CGO_ENABLED=0
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 die() { printf '[toolchain] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# The wrapper's go.mod is what actually gets built; a version bumped in versions.env but
+# not there would otherwise be cached under a key that lies about its contents.
+check_wrapper_pin() {
+  local module_dir=$1 module=$2 want=$3 got
+  got=$(cd "$module_dir" && go list -m -f '{{.Version}}' "$module")
+  [[ "$got" == "$want" ]] ||
+    die "$module_dir/go.mod pins $module $got but versions.env says $want; update the wrapper (go get $module@$want && go mod tidy)"
+}
+
+# Records how long a build step took, on stderr and in $CACHE_ROOT/build-times.log.
+record_timing() {
+  local what=$1 seconds=$2
+  log "built $what in ${seconds}s"
+  mkdir -p "$CACHE_ROOT"
+  printf '%s\t%s\t%ss\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$what" "$seconds" >>"$CACHE_ROOT/build-times.log"
+}
+
+# go_build MODULE_DIR PACKAGE DEST LDFLAGS [GO BUILD FLAGS...]
+# Builds one package of a wrapper module into DEST, stripped, with LDFLAGS added (-X
+# stamps). Writing to a temporary name and renaming keeps an interrupted build from
+# looking like a finished one.
+go_build() {
+  local dir=$1 package=$2 dest=$3 ldflags=$4 started=$SECONDS
+  shift 4
+  mkdir -p "$(dirname "$dest")"
+  log "building $(basename "$dest") (cold builds take minutes; later ones reuse GOCACHE)"
+  (cd "$dir" && go build "$@" -ldflags "all=-s -w $ldflags" -o "$dest.partial" "$package")
+  mv -f "$dest.partial" "$dest"
+  record_timing "$(basename "$dest")" $((SECONDS - started))
+}

@@ -1,17 +1,13 @@
 """Typed stack configuration: pydantic v2 models validated before any resource exists."""
 
+from .admission import BinaryAuthorizationConfig
+from .backup import BackupConfig
 from .base import MUTABLE_TAGS, ImageRef, parse_image
-from .cluster import (
-    BackupConfig,
-    ClusterConfig,
-    GkeAutopilotConfig,
-    GkeStandardConfig,
-    KubeconfigCluster,
-    NetworkConfig,
-    NodePoolConfig,
-    RenderCluster,
-)
+from .cluster import ClusterConfig, GkeAutopilotConfig, GkeConfig, GkeStandardConfig, KubeconfigCluster, RenderCluster
 from .delivery import ArgoCDConfig, ChartSource, JenkinsConfig, ManagedCluster
+from .maintenance import MaintenanceConfig
+from .network import NetworkConfig
+from .nodes import NodePoolConfig
 from .stack import PROJECT, ConfigError, StackConfig, load_stack_config, validate_stack_config
 from .workloads import (
     AppConfig,
@@ -29,6 +25,7 @@ __all__ = [
     "AppConfig",
     "ArgoCDConfig",
     "BackupConfig",
+    "BinaryAuthorizationConfig",
     "BlueGreenStrategy",
     "CanaryStrategy",
     "ChartSource",
@@ -36,10 +33,12 @@ __all__ = [
     "ConfigError",
     "EnvironmentConfig",
     "GkeAutopilotConfig",
+    "GkeConfig",
     "GkeStandardConfig",
     "ImageRef",
     "JenkinsConfig",
     "KubeconfigCluster",
+    "MaintenanceConfig",
     "ManagedCluster",
     "NetworkConfig",
     "NodePoolConfig",

@@ -3,80 +3,32 @@ an existing cluster reached through a kubeconfig, or no cluster at all (render).
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from itertools import combinations
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
-from .base import ConfigModel, DnsLabel, FieldProblem, check
-
-_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
-_ZONE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")
-_KMS_KEY = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,-]+$")
+from .admission import BinaryAuthorizationConfig
+from .backup import BackupConfig
+from .base import ConfigModel, FieldProblem, check
+from .gcp import (
+    Cidr,
+    GkeName,
+    KmsKey,
+    Location,
+    ProjectId,
+    is_non_internet_range,
+    is_zone,
+    kms_key_location,
+    region_of,
+)
+from .maintenance import MaintenanceConfig
+from .network import NetworkConfig
+from .nodes import NodePoolConfig
 
 # GKE's published SLA for a zonal Standard cluster requires this many nodes.
 ZONAL_SLA_MIN_NODES = 3
-
-
-def is_zone(location: str) -> bool:
-    return bool(_ZONE.fullmatch(location))
-
-
-def region_of(location: str) -> str:
-    """The region of a region or zone (europe-west1-b -> europe-west1)."""
-    return location.rsplit("-", 1)[0] if is_zone(location) else location
-
-
-def _location(value: str) -> str:
-    if not (_REGION.fullmatch(value) or _ZONE.fullmatch(value)):
-        raise ValueError(f"{value!r} is neither a GCP region (europe-west1) nor a zone (europe-west1-b)")
-    return value
-
-
-def _region(value: str) -> str:
-    if not _REGION.fullmatch(value):
-        raise ValueError(f"{value!r} is not a GCP region like europe-west1")
-    return value
-
-
-def _cidr(value: str) -> str:
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        network = None
-    if not isinstance(network, ipaddress.IPv4Network) or "/" not in value:
-        raise ValueError(f"{value!r} is not an IPv4 CIDR block like 10.0.0.0/24 (no host bits set)")
-    return value
-
-
-def _kms_key(value: str) -> str:
-    if not _KMS_KEY.fullmatch(value):
-        raise ValueError(
-            f"{value!r} is not a Cloud KMS key name "
-            "(projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>)"
-        )
-    return value
-
-
-def _cron(value: str) -> str:
-    fields = value.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(field) for field in fields):
-        raise ValueError(f"{value!r} is not a five-field cron schedule like '0 3 * * *'")
-    return value
-
-
-Cidr = Annotated[str, AfterValidator(_cidr)]
-Location = Annotated[str, AfterValidator(_location)]
-Region = Annotated[str, AfterValidator(_region)]
-KmsKey = Annotated[str, AfterValidator(_kms_key)]
-Cron = Annotated[str, AfterValidator(_cron)]
-# A google.protobuf.Duration in seconds, as the GKE API takes it ("300s", "1.5s").
-Duration = Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]{1,9})?s$")]
-# GKE names (clusters, node pools) are DNS labels of at most 40 characters that start with a letter.
-GkeName = Annotated[DnsLabel, Field(max_length=40, pattern=r"^[a-z]")]
+# Kubernetes RBAC can name Google Groups that are members of this group of the domain.
+RbacSecurityGroup = Annotated[str, Field(pattern=r"^gke-security-groups@[a-z0-9][a-z0-9.-]*\.[a-z]{2,}$")]
 
 
 class AuthorizedNetwork(ConfigModel):
@@ -84,177 +36,35 @@ class AuthorizedNetwork(ConfigModel):
     name: str = Field(min_length=1)
 
 
-class NetworkConfig(ConfigModel):
-    """VPC-native networking. With `create` the stack makes the VPC and subnet with
-    secondary ranges; otherwise it uses existing ones by name (or self link, for a
-    Shared VPC)."""
-
-    create: bool = True
-    network: str = "delivery-platform"
-    subnetwork: str = "delivery-platform-nodes"
-    nodes_cidr: Cidr = "10.10.0.0/20"
-    pods_range_name: str = "pods"
-    pods_cidr: Cidr = "10.20.0.0/14"
-    services_range_name: str = "services"
-    services_cidr: Cidr = "10.24.0.0/20"
-    # Control-plane peering range for private clusters; must be a /28.
-    master_cidr: Cidr = "172.16.0.32/28"
-    # With `create`: a Cloud Router and Cloud NAT, because private nodes have no
-    # external address and could not pull images from registries outside Google.
-    cloud_nat: bool = True
-
-    @model_validator(mode="after")
-    def _ranges(self) -> NetworkConfig:
-        problems = []
-        if not self.master_cidr.endswith("/28"):
-            problems.append(FieldProblem("masterCidr", f"must be a /28 block, got {self.master_cidr}"))
-        ranges = {
-            "nodesCidr": self.nodes_cidr,
-            "podsCidr": self.pods_cidr,
-            "servicesCidr": self.services_cidr,
-            "masterCidr": self.master_cidr,
-        }
-        for (key_a, cidr_a), (key_b, cidr_b) in combinations(ranges.items(), 2):
-            if ipaddress.ip_network(cidr_a).overlaps(ipaddress.ip_network(cidr_b)):
-                problems.append(FieldProblem(key_b, f"{cidr_b} overlaps {key_a} {cidr_a}"))
-        if self.pods_range_name == self.services_range_name:
-            problems.append(FieldProblem("servicesRangeName", "must differ from podsRangeName"))
-        check(problems)
-        return self
-
-
-class Taint(ConfigModel):
-    key: str = Field(min_length=1)
-    value: str = ""
-    effect: Literal["NO_SCHEDULE", "PREFER_NO_SCHEDULE", "NO_EXECUTE"] = "NO_SCHEDULE"
-
-
-class SurgeUpgrade(ConfigModel):
-    """Nodes are replaced in place: up to maxSurge extra nodes are added and up to
-    maxUnavailable are drained at a time. Cheap; a bad upgrade is only undone by
-    another upgrade."""
-
-    strategy: Literal["surge"] = "surge"
-    max_surge: int = Field(default=1, ge=0, le=100)
-    max_unavailable: int = Field(default=0, ge=0, le=100)
-
-    @model_validator(mode="after")
-    def _progresses(self) -> SurgeUpgrade:
-        check(
-            [FieldProblem("maxSurge", "maxSurge and maxUnavailable cannot both be 0: the upgrade could never progress")]
-            if self.max_surge == 0 and self.max_unavailable == 0
-            else []
-        )
-        return self
-
-
-class BlueGreenUpgrade(ConfigModel):
-    """A whole new (green) set of nodes is created, the old (blue) nodes are drained
-    in batches, and blue is kept for poolSoak so a bad upgrade is rolled back by
-    moving the pods back. Needs quota for twice the pool while it runs."""
-
-    strategy: Literal["blue-green"]
-    # Share of the blue nodes drained per batch.
-    batch_percentage: float = Field(default=0.25, gt=0, le=1)
-    batch_soak: Duration = "300s"
-    pool_soak: Duration = "3600s"
-
-
-NodeUpgrade = Annotated[SurgeUpgrade | BlueGreenUpgrade, Field(discriminator="strategy")]
-
-
-class NodePoolConfig(ConfigModel):
-    """A separately managed node pool; its nodes are always hardened (COS_CONTAINERD,
-    shielded with secure boot, GKE metadata server, auto-repair and auto-upgrade)."""
-
-    name: GkeName
-    machine_type: str = "e2-standard-4"
-    # Per zone, as the GKE API counts them.
-    min_nodes: int = Field(default=1, ge=0, le=1000)
-    max_nodes: int = Field(default=3, ge=1, le=1000)
-    # Nodes per zone when the pool is created (default: minNodes); later the autoscaler decides.
-    initial_nodes: int | None = Field(default=None, ge=0, le=1000)
-    spot: bool = False
-    disk_size_gb: int = Field(default=100, ge=10, le=65536)
-    disk_type: Literal["pd-standard", "pd-balanced", "pd-ssd"] = "pd-balanced"
-    labels: dict[str, str] = Field(default_factory=dict)
-    taints: list[Taint] = Field(default_factory=list)
-    upgrade: NodeUpgrade = Field(default_factory=SurgeUpgrade)
-
-    @model_validator(mode="after")
-    def _sizes(self) -> NodePoolConfig:
-        problems = []
-        if self.min_nodes > self.max_nodes:
-            problems.append(FieldProblem("minNodes", f"{self.min_nodes} is greater than maxNodes {self.max_nodes}"))
-        if self.initial_nodes is not None and not self.min_nodes <= self.initial_nodes <= self.max_nodes:
-            problems.append(FieldProblem("initialNodes", "must lie between minNodes and maxNodes"))
-        check(problems)
-        return self
-
-    @property
-    def initial_node_count(self) -> int:
-        return self.min_nodes if self.initial_nodes is None else self.initial_nodes
-
-
-class BackupConfig(ConfigModel):
-    """Backup for GKE: one BackupPlan and a RestorePlan for the selected namespaces."""
-
-    enabled: bool = True
-    location: Region | None = None  # defaults to the cluster's region
-    # Exactly one of schedule (cron) or rpoMinutes drives the backups.
-    schedule: Cron | None = "0 3 * * *"
-    rpo_minutes: int | None = Field(default=None, ge=60, le=86400)
-    retention_days: int = Field(default=30, ge=1, le=365)
-    delete_lock_days: int = Field(default=0, ge=0, le=90)
-    namespaces: list[DnsLabel] = Field(default_factory=list)  # empty: every namespace
-    include_secrets: bool = True
-    include_volume_data: bool = True
-    # Cloud KMS key for the backed-up Kubernetes objects (they include Secrets); default: Google-managed.
-    encryption_key: KmsKey | None = None
-    # What a restore does with namespaced objects that already exist in the cluster;
-    # the default never overwrites live objects (DELETE_AND_RESTORE rolls a namespace back).
-    restore_mode: Literal[
-        "FAIL_ON_CONFLICT",
-        "DELETE_AND_RESTORE",
-        "MERGE_SKIP_ON_CONFLICT",
-        "MERGE_REPLACE_VOLUME_ON_CONFLICT",
-        "MERGE_REPLACE_ON_CONFLICT",
-    ] = "FAIL_ON_CONFLICT"
-
-    @model_validator(mode="after")
-    def _one_trigger(self) -> BackupConfig:
-        problems = []
-        if (self.schedule is None) == (self.rpo_minutes is None):
-            problems.append(FieldProblem("schedule", "set exactly one of schedule (cron) or rpoMinutes"))
-        if self.delete_lock_days > self.retention_days:
-            problems.append(FieldProblem("deleteLockDays", "cannot exceed retentionDays"))
-        # Backup for GKE keeps at most 360 RPO intervals.
-        if self.rpo_minutes is not None and self.retention_days * 1440 > 360 * self.rpo_minutes:
-            problems.append(
-                FieldProblem(
-                    "retentionDays",
-                    f"{self.retention_days} days is more than 360 backups of rpoMinutes {self.rpo_minutes}",
-                )
-            )
-        check(problems)
-        return self
-
-
 class _GkeCommon(ConfigModel):
-    project: str = Field(min_length=6, max_length=30, pattern=r"^[a-z][-a-z0-9]*[a-z0-9]$")
+    project: ProjectId
     # A region (europe-west1) makes a regional cluster, a zone (europe-west1-b) a zonal one.
     location: Location
     name: GkeName = "delivery-platform"
     release_channel: Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"] = "REGULAR"
     network: NetworkConfig = Field(default_factory=NetworkConfig)
-    # The control plane only gets a private endpoint: Pulumi must then run inside the VPC.
-    private_endpoint: bool = False
-    # Who may reach the control plane; empty: nobody outside the VPC.
+    # The DNS-based control-plane endpoint accepts requests from anywhere and lets
+    # IAM decide (container.clusters.connect): CI runners and Jenkins agents reach it
+    # without a VPN or an authorized range. The kubeconfig and the stack's Kubernetes
+    # provider use it.
+    dns_endpoint: bool = True
+    # The IP-based endpoints; without them only the DNS endpoint exists.
+    ip_endpoints: bool = True
+    # The IP-based endpoint has no public address: only the VPC and networks connected
+    # to it (VPN, Interconnect, peering) reach it.
+    private_endpoint: bool = True
+    # Who may use the IP-based endpoints besides the cluster's own nodes.
     master_authorized_networks: list[AuthorizedNetwork] = Field(default_factory=list)
     # Cloud KMS key for application-layer Secrets encryption; the GKE service agent
     # (service-<project number>@container-engine-robot) needs encrypter/decrypter on it.
     database_encryption_key: KmsKey | None = None
-    binary_authorization: bool = True
+    # Cloud KMS key for the nodes' boot disks (default: Google-managed encryption); the
+    # Compute Engine service agent needs encrypter/decrypter on it.
+    node_boot_disk_kms_key: KmsKey | None = None
+    # Google Groups for RBAC: RoleBindings may then name members of this group's groups.
+    rbac_security_group: RbacSecurityGroup | None = None
+    binary_authorization: BinaryAuthorizationConfig = Field(default_factory=BinaryAuthorizationConfig)
+    maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
     deletion_protection: bool = True
     backup: BackupConfig = Field(default_factory=BackupConfig)
 
@@ -269,6 +79,83 @@ class _GkeCommon(ConfigModel):
     @property
     def backup_location(self) -> str:
         return self.backup.location or self.region
+
+    @property
+    def public_ip_endpoint(self) -> bool:
+        return self.ip_endpoints and not self.private_endpoint
+
+    @model_validator(mode="after")
+    def _access_and_keys(self) -> _GkeCommon:
+        check(self._access_problems() + self._key_problems() + self._notification_problems())
+        return self
+
+    def _access_problems(self) -> list[FieldProblem]:
+        problems = []
+        if not self.dns_endpoint and not self.ip_endpoints:
+            problems.append(
+                FieldProblem("ipEndpoints", "with dnsEndpoint off too, nothing could reach the control plane")
+            )
+        for i, network in enumerate(self.master_authorized_networks):
+            if not self.ip_endpoints:
+                problems.append(FieldProblem(f"masterAuthorizedNetworks[{i}]", "has no effect: ipEndpoints is off"))
+            elif self.public_ip_endpoint and is_non_internet_range(network.cidr):
+                problems.append(
+                    FieldProblem(
+                        f"masterAuthorizedNetworks[{i}].cidr",
+                        f"{network.cidr} is a private range, whose clients never reach the control plane's public "
+                        "address; set privateEndpoint (they then use the private one through the VPC) or list the "
+                        "public address they leave from",
+                    )
+                )
+        return problems
+
+    def _key_problems(self) -> list[FieldProblem]:
+        backup = self.backup
+        problems = []
+        if self.database_encryption_key and backup.enabled and backup.include_secrets and backup.encryption_key is None:
+            problems.append(
+                FieldProblem(
+                    "backup.encryptionKey",
+                    "is required: the cluster encrypts Secrets with databaseEncryptionKey and backups include "
+                    "them, so backups need a Cloud KMS key too (or set includeSecrets: false)",
+                )
+            )
+        if backup.encryption_key and kms_key_location(backup.encryption_key) != self.backup_location:
+            problems.append(
+                FieldProblem(
+                    "backup.encryptionKey",
+                    f"is in {kms_key_location(backup.encryption_key)}; it must be in the backup location "
+                    f"{self.backup_location}",
+                )
+            )
+        return problems
+
+    def _notification_problems(self) -> list[FieldProblem]:
+        topic = self.maintenance.notifications.topic
+        if topic and topic.split("/")[1] != self.project:
+            return [
+                FieldProblem(
+                    "maintenance.notifications.topic",
+                    f"must be a topic of the cluster's project {self.project} (GKE publishes only there)",
+                )
+            ]
+        return []
+
+    def warnings(self) -> list[str]:
+        """Allowed but risky settings."""
+        if self.dns_endpoint:
+            return []
+        if self.private_endpoint:
+            return [
+                "cluster.dnsEndpoint is off and the control plane has only a private address: `pulumi up` must run "
+                "inside the VPC (or a network connected to it) to deploy the Kubernetes objects"
+            ]
+        if not self.master_authorized_networks:
+            return [
+                "cluster.dnsEndpoint is off and masterAuthorizedNetworks is empty: only the cluster's nodes reach "
+                "the control plane, so `pulumi up` cannot deploy the Kubernetes objects"
+            ]
+        return []
 
 
 class GkeStandardConfig(_GkeCommon):
@@ -285,6 +172,10 @@ class GkeStandardConfig(_GkeCommon):
             f"cluster.location {self.location} is a zone and the node pools can shrink to "
             f"{smallest} node(s): GKE's 99.5% zonal SLA needs at least {ZONAL_SLA_MIN_NODES} nodes"
         )
+
+    def warnings(self) -> list[str]:
+        sla = self.sla_warning()
+        return [*([sla] if sla else []), *super().warnings()]
 
     @model_validator(mode="after")
     def _unique_pools(self) -> GkeStandardConfig:
@@ -338,6 +229,7 @@ class RenderCluster(ConfigModel):
     output_dir: str = "build/manifests"
 
 
+GkeConfig = GkeStandardConfig | GkeAutopilotConfig
 ClusterConfig = Annotated[
     GkeStandardConfig | GkeAutopilotConfig | KubeconfigCluster | RenderCluster,
     Field(discriminator="kind"),

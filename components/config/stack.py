@@ -47,6 +47,7 @@ class StackConfig(ConfigModel):
         problems += _object_name_clashes(self.apps)
         problems += _gateway_admission(self.environments, self.apps)
         problems += _route_clashes(self.apps)
+        problems += _delivery_owner_problems(self)
         problems += [
             FieldProblem(
                 f"argocd.managedClusters[{i}].environments[{j}]", f"{env!r} is not one of environments {env_names}"
@@ -60,19 +61,8 @@ class StackConfig(ConfigModel):
 
     def warnings(self) -> list[str]:
         """Allowed but risky settings, reported at load time."""
-        found = []
         cluster = self.cluster
-        if isinstance(cluster, GkeStandardConfig) and (sla := cluster.sla_warning()):
-            found.append(sla)
-        if (
-            isinstance(cluster, GkeStandardConfig | GkeAutopilotConfig)
-            and not cluster.private_endpoint
-            and not cluster.master_authorized_networks
-        ):
-            found.append(
-                "cluster.masterAuthorizedNetworks is empty: only addresses inside the VPC reach the control plane, "
-                "so `pulumi up` from anywhere else cannot deploy the Kubernetes objects"
-            )
+        found = cluster.warnings() if isinstance(cluster, GkeStandardConfig | GkeAutopilotConfig) else []
         found += [
             f"apps[{i}].strategy.idleReplicas is 0: the colour a switch leaves idle is scaled down in the same "
             "`pulumi up`, so rolling back means waiting for cold pods; set it once the new colour has proven "
@@ -86,6 +76,32 @@ class StackConfig(ConfigModel):
                 "refuses: build pods will not start (use kaniko on Autopilot, or build on a Standard cluster)"
             )
         return found
+
+
+def _delivery_owner_problems(config: StackConfig) -> list[FieldProblem]:
+    """Every app has exactly one owner on its cluster: this stack's `pulumi up`, or the
+    Argo CD this stack runs. An app whose owner cannot reach it, or that a second
+    controller would also manage, is a config error."""
+    problems = []
+    for i, app in enumerate(config.apps):
+        if app.delivery == "gitops" and not config.argocd.enabled:
+            problems.append(
+                FieldProblem(
+                    f"apps[{i}].delivery",
+                    f"app {app.name!r} is delivered through Git, but this stack runs no Argo CD (argocd.enabled is "
+                    "false); with a 1:N hub elsewhere, list the app in the hub's stack instead",
+                )
+            )
+        spokes = [cluster.name for cluster in config.argocd.clusters_hosting(app.environment)]
+        if app.delivery == "pulumi" and config.argocd.enabled and spokes:
+            problems.append(
+                FieldProblem(
+                    f"apps[{i}].delivery",
+                    f"app {app.name!r} runs in environment {app.environment!r} on managed cluster(s) {spokes}, "
+                    "which only this hub's Argo CD deploys to: set delivery to gitops",
+                )
+            )
+    return problems
 
 
 def object_names(app: AppConfig) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from .base import ConfigModel, DnsLabel, FieldProblem, PinnedImage, check
-from .cluster import Cidr
+from .gcp import Cidr
 
 _PERCENT = re.compile(r"^(100|[1-9]?[0-9])%$")
 _QUANTITY = re.compile(
@@ -389,6 +389,11 @@ class AppConfig(ConfigModel):
     # -preview or -migrate-<hash> it must stay a DNS label, hence the shorter limit.
     name: DnsLabel = Field(max_length=40)
     environment: DnsLabel
+    # Who applies the app's objects to the cluster, and so owns them (never both):
+    # `pulumi` - this stack's `pulumi up`, in dependency order; `gitops` - Argo CD, from
+    # manifests the same strategy components render into the release repository
+    # (python -m components.release), ordered with sync waves and hooks.
+    delivery: Literal["pulumi", "gitops"] = "pulumi"
     # The stable image; blue-green apps set one image per colour instead.
     image: PinnedImage | None = None
     replicas: int = Field(default=2, ge=0, le=1000)
@@ -445,3 +450,16 @@ class AppConfig(ConfigModel):
             )
         check(problems)
         return self
+
+
+def next_image_key(app: AppConfig) -> str:
+    """The app setting a new build replaces (dotted, under the app): the canary slot of
+    a canary app, the idle colour of a blue-green app (promotion stays a deliberate
+    change), else the image."""
+    strategy = app.strategy
+    if isinstance(strategy, CanaryStrategy):
+        return "strategy.canaryImage"
+    if isinstance(strategy, BlueGreenStrategy):
+        idle = "green" if strategy.active == "blue" else "blue"
+        return f"strategy.{idle}.image"
+    return "image"

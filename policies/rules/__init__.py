@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import gke, images, namespaces, resources, security, services, stack
+from . import gke, gke_operations, images, namespaces, resources, security, services, stack
 
 PACK_NAME = "delivery-platform"
 
@@ -18,5 +18,6 @@ def all_policies() -> list[Policy]:
         *security.policies(),
         *services.policies(),
         *gke.policies(),
+        *gke_operations.policies(),
         *stack.policies(),
     ]

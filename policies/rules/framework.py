@@ -155,8 +155,20 @@ class Rule:
         }
 
 
-def resource_policy(rule: Rule, check: ResourceCheck, remediate: Remediation | None = None) -> ResourceValidationPolicy:
+def resource_policy(
+    rule: Rule,
+    check: ResourceCheck,
+    remediate: Remediation | None = None,
+    resource_types: frozenset[str] | None = None,
+) -> ResourceValidationPolicy:
+    """`resource_types`: the only types the rule governs; every other resource is not
+    applicable before its props or config are looked at (the engine calls every
+    policy for every resource)."""
+
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if resource_types is not None and args.resource_type not in resource_types:
+            args.not_applicable("not a resource type this policy governs")
+            return
         config = rule.config(args.get_config())
         try:
             messages = list(check(Resource.from_validation_args(args), config))

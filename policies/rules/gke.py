@@ -1,4 +1,5 @@
-"""GKE hardening on `gcp:container/cluster:Cluster` and `gcp:container/nodePool:NodePool`.
+"""GKE hardening on `gcp:container/cluster:Cluster` and `gcp:container/nodePool:NodePool`,
+and the project's Binary Authorization policy (`gcp:binaryauthorization/policy:Policy`).
 
 Node settings are checked wherever a node configuration appears: the cluster's
 default pool (`nodeConfig`), inline `nodePools[].nodeConfig`, separate NodePool
@@ -9,8 +10,9 @@ shielded nodes and Dataplane V2 itself, so node-level rules skip it.
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +23,19 @@ from .props import UNKNOWN, Unknown, flag, get, items, known_dicts, obj, text
 
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
+BINAUTHZ_POLICY = "gcp:binaryauthorization/policy:Policy"
 HARDENING_URL = "https://cloud.google.com/kubernetes-engine/docs/how-to/hardening-your-cluster"
 RELEASE_CHANNELS = frozenset({"RAPID", "REGULAR", "STABLE", "EXTENDED"})
 ZONE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")
 # GKE's zonal SLA (99.5%) needs this many nodes; regional clusters get 99.95%.
 ZONAL_SLA_MIN_NODES = 3
+# Never routed on the internet (RFC 1918, RFC 6598): clients there reach Google only
+# through a VPC, VPN or Interconnect, so never through a public endpoint.
+NON_INTERNET_RANGES = tuple(
+    ipaddress.IPv4Network(cidr) for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+RBAC_SECURITY_GROUP = re.compile(r"^gke-security-groups@[^@\s]+$")
+REMOVED_VULNERABILITY_MODES = frozenset({"VULNERABILITY_BASIC", "VULNERABILITY_ENTERPRISE"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,23 @@ def node_configs(gke: Gke) -> Iterator[tuple[str, dict[str, Any] | Unknown]]:
     for index, pool in enumerate(known_dicts(gke.props, "nodePools")):
         name = text(pool, "name")
         yield f"{gke.describe()} node pool {name if isinstance(name, str) else index}", obj(pool, "nodeConfig")
+
+
+def attached_pools(resources: Sequence[Resource], cluster: Gke) -> list[dict[str, Any]] | Unknown:
+    """The cluster's inline pools and the NodePool resources attached to it (by
+    dependency, or by name); UNKNOWN when a pool's cluster is not known yet."""
+    name = text(cluster.props, "name")
+    pools = list(known_dicts(cluster.props, "nodePools"))
+    for resource in resources:
+        if resource.type != NODE_POOL:
+            continue
+        linked = cluster.resource.urn in (*resource.property_dependencies.get("cluster", ()), *resource.dependencies)
+        reference = text(resource.props, "cluster")
+        if not linked and UNKNOWN in (reference, name):
+            return UNKNOWN
+        if linked or (isinstance(reference, str) and reference.rsplit("/", 1)[-1] == name):
+            pools.append(resource.props)
+    return pools
 
 
 def _pools(gke: Gke) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -127,19 +154,45 @@ def _check_private_nodes(gke: Gke, config: Config) -> Iterator[str]:
             yield f"{where} overrides private nodes with networkConfig.enablePrivateNodes=false"
 
 
+def ip_endpoints_enabled(gke: Gke) -> bool | Unknown:
+    """Whether the cluster has IP-based control-plane endpoints (on unless turned off)."""
+    enabled = flag(gke.props, "controlPlaneEndpointsConfig", "ipEndpointsConfig", "enabled")
+    return UNKNOWN if enabled is UNKNOWN else enabled is not False
+
+
+def is_non_internet_range(cidr: str) -> bool:
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+    return isinstance(network, ipaddress.IPv4Network) and any(
+        network.subnet_of(private) for private in NON_INTERNET_RANGES
+    )
+
+
 def _check_authorized_networks(gke: Gke, config: Config) -> Iterator[str]:
+    ip_endpoints = ip_endpoints_enabled(gke)
     networks = get(gke.props, "masterAuthorizedNetworksConfig")
-    if networks is UNKNOWN:
-        return
+    if ip_endpoints is not True or networks is UNKNOWN:
+        return  # only the DNS endpoint (IAM decides), or can't tell
     if networks is None:
         yield (
             f"{gke.describe()} accepts control-plane connections from any IP; set masterAuthorizedNetworksConfig "
             "with the CIDRs of CI and operators"
         )
         return
+    private_endpoint = flag(gke.props, "privateClusterConfig", "enablePrivateEndpoint")
+    public_endpoint = private_endpoint is not UNKNOWN and private_endpoint is not True
     for block in known_dicts(networks, "cidrBlocks"):
-        if text(block, "cidrBlock") in ("0.0.0.0/0", "::/0"):
-            yield f"{gke.describe()} authorizes {text(block, 'cidrBlock')} to reach the control plane"
+        cidr = text(block, "cidrBlock")
+        if cidr in ("0.0.0.0/0", "::/0"):
+            yield f"{gke.describe()} authorizes {cidr} to reach the control plane"
+        elif public_endpoint and isinstance(cidr, str) and is_non_internet_range(cidr):
+            yield (
+                f"{gke.describe()} authorizes the private range {cidr} on its public endpoint, which clients in "
+                "that range never reach; enable privateClusterConfig.enablePrivateEndpoint (they then use the "
+                "private address through the VPC) or use the DNS endpoint"
+            )
     if flag(networks, "gcpPublicCidrsAccessEnabled") is True:
         yield (
             f"{gke.describe()} lets every Google Cloud public IP reach the control plane "
@@ -166,14 +219,18 @@ def _check_workload_identity(gke: Gke, config: Config) -> Iterator[str]:
 def _check_shielded_nodes(gke: Gke, config: Config) -> Iterator[str]:
     if gke.is_cluster and flag(gke.props, "enableShieldedNodes") is False:
         yield f"{gke.describe()} disables shielded nodes"
-    if not _standard_only(gke):
-        return
-    for where, node_config in node_configs(gke):
+    places = list(node_configs(gke)) if _standard_only(gke) else []
+    defaults = _auto_provisioning(gke)
+    if defaults is not None:
+        places.append((f"{gke.describe()} auto-provisioned nodes", defaults))
+    for where, node_config in places:
         shielded = obj(node_config, "shieldedInstanceConfig")
         if shielded is UNKNOWN:
             continue
         secure_boot = flag(shielded, "enableSecureBoot")
-        if secure_boot is not UNKNOWN and secure_boot is not True:
+        # Autopilot shields its nodes itself; only an explicit opt-out there is wrong.
+        missing_is_off = gke.autopilot is False
+        if secure_boot is False or (missing_is_off and secure_boot is None):
             yield f"{where} does not enable secure boot (shieldedInstanceConfig.enableSecureBoot)"
         if flag(shielded, "enableIntegrityMonitoring") is False:
             yield f"{where} disables integrity monitoring"
@@ -309,6 +366,99 @@ def _check_node_service_account(gke: Gke, config: Config) -> Iterator[str]:
             )
 
 
+def _check_security_posture(gke: Gke, config: Config) -> Iterator[str]:
+    mode = text(gke.props, "securityPostureConfig", "mode")
+    if mode == "DISABLED":
+        yield (
+            f"{gke.describe()} turns off security posture (workload configuration auditing); leave "
+            "securityPostureConfig.mode unset or BASIC"
+        )
+    vulnerability = text(gke.props, "securityPostureConfig", "vulnerabilityMode")
+    if isinstance(vulnerability, str) and vulnerability in REMOVED_VULNERABILITY_MODES:
+        yield (
+            f"{gke.describe()} asks for {vulnerability}, GKE's workload vulnerability scanning, which Google removed "
+            "(standard tier July 2025, advanced June 2026); scan images in Artifact Registry instead"
+        )
+
+
+def _check_intranode_visibility(gke: Gke, config: Config) -> Iterator[str]:
+    if not _standard_only(gke):
+        return  # Autopilot decides itself
+    enabled = flag(gke.props, "enableIntranodeVisibility")
+    if enabled is not UNKNOWN and enabled is not True:
+        yield (
+            f"{gke.describe()} does not route pod-to-pod traffic on a node through the VPC "
+            "(enableIntranodeVisibility), so flow logs and firewall rules miss it"
+        )
+
+
+def _check_vpc_native(gke: Gke, config: Config) -> Iterator[str]:
+    mode = text(gke.props, "networkingMode")
+    ranges = get(gke.props, "clusterIpv4Cidr")
+    if mode is UNKNOWN or ranges is UNKNOWN:
+        return
+    # The provider creates VPC-native clusters unless told ROUTES or given a routes-based pod range.
+    routes = mode == "ROUTES" or (mode is None and isinstance(ranges, str) and ranges != "")
+    if routes and gke.autopilot is False:
+        yield (
+            f"{gke.describe()} is routes-based; use networkingMode VPC_NATIVE with ipAllocationPolicy (alias IPs: "
+            "needed for private clusters, NEGs, Dataplane V2 and Network Policy at scale)"
+        )
+
+
+def _check_boot_disk_cmek(gke: Gke, config: Config) -> Iterator[str]:
+    places = list(node_configs(gke)) if _standard_only(gke) else []
+    defaults = _auto_provisioning(gke)
+    if defaults is not None:
+        places.append((f"{gke.describe()} auto-provisioned nodes", defaults))
+    for where, node_config in places:
+        key = text(node_config, "bootDiskKmsKey")
+        if key is not UNKNOWN and not key:
+            yield f"{where} encrypts its boot disks with a Google-managed key; set bootDiskKmsKey to a Cloud KMS key"
+
+
+def _check_google_groups_rbac(gke: Gke, config: Config) -> Iterator[str]:
+    group = text(gke.props, "authenticatorGroupsConfig", "securityGroup")
+    if group is UNKNOWN:
+        return
+    if not group:
+        yield (
+            f"{gke.describe()} cannot bind RBAC roles to Google Groups; set authenticatorGroupsConfig.securityGroup "
+            "(gke-security-groups@<your domain>)"
+        )
+    elif not RBAC_SECURITY_GROUP.fullmatch(group):
+        yield (
+            f"{gke.describe()} names {group} as its RBAC security group; GKE only accepts gke-security-groups@<domain>"
+        )
+
+
+def binary_authorization_policy_problems(props: dict[str, Any]) -> Iterator[str]:
+    """What makes a project's Binary Authorization policy admit images it should not."""
+    rules: list[tuple[str, dict[str, Any] | Unknown]] = [
+        ("the default admission rule", obj(props, "defaultAdmissionRule"))
+    ]
+    for index, cluster_rule in enumerate(known_dicts(props, "clusterAdmissionRules")):
+        cluster = text(cluster_rule, "cluster")
+        rules.append((f"the admission rule of cluster {cluster if isinstance(cluster, str) else index}", cluster_rule))
+    for where, rule in rules:
+        if text(rule, "evaluationMode") == "ALWAYS_ALLOW":
+            yield f"{where} admits every image (ALWAYS_ALLOW); use ALWAYS_DENY or REQUIRE_ATTESTATION"
+    for entry in known_dicts(props, "admissionWhitelistPatterns"):
+        pattern = text(entry, "namePattern")
+        if isinstance(pattern, str) and "/" not in pattern.rstrip("*").rstrip("/"):
+            yield (
+                f"the allow-list pattern {pattern} admits every image of a whole registry; name the repository "
+                "paths (registry/project/repository/**)"
+            )
+
+
+def _check_binary_authorization_policy(resource: Resource, config: Config) -> Iterator[str]:
+    if resource.type != BINAUTHZ_POLICY:
+        raise NotApplicable("not a Binary Authorization policy")
+    for problem in binary_authorization_policy_problems(resource.props):
+        yield f"Binary Authorization policy ({resource.name}): {problem}"
+
+
 def _rule(
     name: str,
     description: str,
@@ -349,8 +499,11 @@ RULES: list[tuple[Rule, tuple[str, ...], GkeCheck]] = [
     (
         _rule(
             "gke-master-authorized-networks",
-            "The control plane accepts connections only from authorized networks, never 0.0.0.0/0.",
-            "Set masterAuthorizedNetworksConfig.cidrBlocks to the CI and operator networks.",
+            (
+                "The IP-based control-plane endpoints accept connections only from authorized networks, never "
+                "0.0.0.0/0, and a public endpoint never lists private ranges (their clients cannot reach it)."
+            ),
+            "Set masterAuthorizedNetworksConfig.cidrBlocks to the CI and operator networks, or use the DNS endpoint.",
         ),
         (CLUSTER,),
         _check_authorized_networks,
@@ -367,8 +520,9 @@ RULES: list[tuple[Rule, tuple[str, ...], GkeCheck]] = [
     (
         _rule(
             "gke-shielded-nodes",
-            "Nodes are shielded VMs with secure boot and integrity monitoring.",
-            "Set nodeConfig.shieldedInstanceConfig {enableSecureBoot: true, enableIntegrityMonitoring: true}.",
+            "Nodes, auto-provisioned ones included, are shielded VMs with secure boot and integrity monitoring.",
+            "Set shieldedInstanceConfig {enableSecureBoot: true, enableIntegrityMonitoring: true} on node configs and "
+            "clusterAutoscaling.autoProvisioningDefaults.",
         ),
         BOTH,
         _check_shielded_nodes,
@@ -467,8 +621,78 @@ RULES: list[tuple[Rule, tuple[str, ...], GkeCheck]] = [
         BOTH,
         _check_node_service_account,
     ),
+    (
+        _rule(
+            "gke-security-posture",
+            "Security posture (workload configuration auditing) stays on; no removed vulnerability-scanning mode.",
+            "Leave securityPostureConfig.mode unset or BASIC; set vulnerabilityMode VULNERABILITY_DISABLED or unset.",
+            severity=Severity.MEDIUM,
+            enforcement=EnforcementLevel.ADVISORY,
+        ),
+        (CLUSTER,),
+        _check_security_posture,
+    ),
+    (
+        _rule(
+            "gke-intranode-visibility",
+            "Standard clusters send pod-to-pod traffic within a node through the VPC (flow logs, firewall rules).",
+            "Set enableIntranodeVisibility: true.",
+            severity=Severity.LOW,
+            enforcement=EnforcementLevel.ADVISORY,
+        ),
+        (CLUSTER,),
+        _check_intranode_visibility,
+    ),
+    (
+        _rule(
+            "gke-vpc-native",
+            "Standard clusters are VPC-native (alias IPs), not routes-based.",
+            "Set networkingMode VPC_NATIVE and ipAllocationPolicy; drop clusterIpv4Cidr.",
+        ),
+        (CLUSTER,),
+        _check_vpc_native,
+    ),
+    (
+        _rule(
+            "gke-boot-disk-cmek",
+            "Node boot disks are encrypted with a customer-managed Cloud KMS key.",
+            "Set nodeConfig.bootDiskKmsKey (Autopilot: clusterAutoscaling.autoProvisioningDefaults.bootDiskKmsKey).",
+            severity=Severity.LOW,
+            enforcement=EnforcementLevel.ADVISORY,
+        ),
+        BOTH,
+        _check_boot_disk_cmek,
+    ),
+    (
+        _rule(
+            "gke-google-groups-rbac",
+            "RBAC can name Google Groups: the cluster sets a gke-security-groups@<domain> security group.",
+            "Set authenticatorGroupsConfig.securityGroup to gke-security-groups@<your domain>.",
+            severity=Severity.LOW,
+            enforcement=EnforcementLevel.ADVISORY,
+        ),
+        (CLUSTER,),
+        _check_google_groups_rbac,
+    ),
 ]
 
 
 def policies() -> list[ResourceValidationPolicy]:
-    return [resource_policy(rule, gke_rule(types, check)) for rule, types, check in RULES]
+    return [
+        *(
+            resource_policy(rule, gke_rule(types, check), resource_types=frozenset(types))
+            for rule, types, check in RULES
+        ),
+        resource_policy(
+            _rule(
+                "gke-binary-authorization-policy",
+                (
+                    "The project's Binary Authorization policy denies by default (or requires attestations) and "
+                    "allow-lists repository paths, not whole registries."
+                ),
+                "Set defaultAdmissionRule.evaluationMode ALWAYS_DENY or REQUIRE_ATTESTATION; narrow the patterns.",
+            ),
+            _check_binary_authorization_policy,
+            resource_types=frozenset({BINAUTHZ_POLICY}),
+        ),
+    ]

@@ -20,7 +20,15 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
 
 from .framework import Config, Resource, Rule, Setting, Violation, stack_policy
-from .gke import CLUSTER, NODE_POOL, ZONAL_SLA_MIN_NODES, Gke, enforces_network_policy, has_workload_identity, is_zone
+from .gke import (
+    CLUSTER,
+    ZONAL_SLA_MIN_NODES,
+    Gke,
+    attached_pools,
+    enforces_network_policy,
+    has_workload_identity,
+    is_zone,
+)
 from .kube import (
     EXEMPT_NAMESPACES,
     WORKLOAD_KINDS,
@@ -651,13 +659,14 @@ def _check_admission(resources: Sequence[Resource], config: Config) -> Iterator[
 # --- gke-zonal-sla ---
 
 
-def _pool_min_nodes(pool: dict[str, Any]) -> float | Unknown:
-    """The fewest nodes a pool can shrink to, across its zones."""
+def _pool_min_nodes(pool: dict[str, Any], cluster_zones: list[Any]) -> float | Unknown:
+    """The fewest nodes a pool can shrink to, across its zones (the cluster's
+    nodeLocations unless the pool lists its own)."""
     zones = items(pool, "nodeLocations")
     autoscaling = get(pool, "autoscaling")
     if zones is UNKNOWN or autoscaling is UNKNOWN:
         return UNKNOWN
-    zone_count = len(zones) or 1
+    zone_count = len(zones or cluster_zones) or 1
     if isinstance(autoscaling, dict) and autoscaling:
         total = number(autoscaling, "totalMinNodeCount")
         if total is not None:
@@ -673,37 +682,23 @@ def _pool_min_nodes(pool: dict[str, Any]) -> float | Unknown:
     return 1.0 * zone_count
 
 
-def _pools_of(stack: Stack, cluster: Gke) -> list[dict[str, Any]] | Unknown:
-    """The cluster's inline pools and the NodePool resources attached to it (by
-    dependency, or by name); UNKNOWN when a pool's cluster is not known yet."""
-    name = text(cluster.props, "name")
-    pools = list(known_dicts(cluster.props, "nodePools"))
-    for resource in stack.resources:
-        if resource.type != NODE_POOL:
-            continue
-        linked = cluster.resource.urn in (*resource.property_dependencies.get("cluster", ()), *resource.dependencies)
-        reference = text(resource.props, "cluster")
-        if not linked and UNKNOWN in (reference, name):
-            return UNKNOWN
-        if linked or (isinstance(reference, str) and reference.rsplit("/", 1)[-1] == name):
-            pools.append(resource.props)
-    return pools
-
-
 def _check_zonal_sla(resources: Sequence[Resource], config: Config) -> Iterator[Violation]:
     stack = Stack.of(resources)
     for cluster in stack.clusters():
         location = text(cluster.props, "location")
         if cluster.autopilot is not False or not is_zone(location):
             continue
-        pools = _pools_of(stack, cluster)
+        pools = attached_pools(stack.resources, cluster)
         inline = items(cluster.props, "nodePools")
         if pools is UNKNOWN or inline is UNKNOWN:
             continue
         assert isinstance(pools, list)
         if flag(cluster.props, "removeDefaultNodePool") is not True and not inline:
             pools.append({"initialNodeCount": get(cluster.props, "initialNodeCount")})
-        counts = [_pool_min_nodes(pool) for pool in pools]
+        cluster_zones = items(cluster.props, "nodeLocations")
+        if cluster_zones is UNKNOWN:
+            continue
+        counts = [_pool_min_nodes(pool, cluster_zones) for pool in pools]
         if UNKNOWN in counts:
             continue
         smallest = sum(count for count in counts if count is not UNKNOWN)

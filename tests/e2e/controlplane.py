@@ -48,7 +48,7 @@ BIN_ENV = "DELIVERY_PLATFORM_CONTROLPLANE_BIN"
 # Set to keep the work directory (logs, certificates, etcd data) after stop().
 KEEP_ENV = "DELIVERY_PLATFORM_CONTROLPLANE_KEEP"
 
-COMMANDS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+COMMANDS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl")
 KWOK_STAGES = "kwok-stages.yaml"
 # The e2e scenarios' own stages (slow readiness, grace periods, failing Jobs), loaded
 # after the fast ones; each applies only to pods that ask for it (see the file).

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from components.config import validate_stack_config
+from components.config import GkeStandardConfig, validate_stack_config
 from components.program import main
 from tests.conftest import ProgramRunner, stack_file_config
 from tests.policies.harness import Finding, Pack, from_graph
@@ -44,13 +44,22 @@ def test_gke_stack_has_no_mandatory_violations(run_program: ProgramRunner, confi
 
     blocking = [f for f in findings if f.enforcement is EnforcementLevel.MANDATORY]
     assert not blocking, "\n".join(f"{f.policy} on {f.urn}: {f.message}" for f in blocking)
+    # The prod stack's cluster (and its Standard twin) meets the advisory GKE rules too:
+    # maintenance window, boot-disk CMEK, Google Groups, DNS cache, ILB subsetting, ...
+    gke_advice = [f for f in findings if f.policy.startswith("gke-")]
+    assert not gke_advice, "\n".join(f"{f.policy} on {f.urn}: {f.message}" for f in gke_advice)
 
 
 @pytest.mark.parametrize("min_nodes", [1, 3])
 def test_zonal_sla_advisory_matches_the_config_warning(run_program: ProgramRunner, min_nodes: int) -> None:
     config = _standard("europe-west1-b", min_nodes)
-    warned = bool(validate_stack_config(config).warnings())
+    cluster = validate_stack_config(config).cluster
+    assert isinstance(cluster, GkeStandardConfig)
+    warned = cluster.warnings()
 
-    findings = _findings(run_program, config)
+    policies = {f.policy for f in _findings(run_program, config)}
 
-    assert {f.policy for f in findings} == ({"gke-zonal-sla"} if warned else set())
+    assert ("gke-zonal-sla" in policies) is any("99.5%" in warning for warning in warned)
+    # Whatever its size, a zonal cluster has one control-plane replica and single-zone pools.
+    assert policies >= {"gke-regional-control-plane", "gke-node-pool-zones"}
+    assert all(f.startswith("gke-") for f in policies), policies

@@ -16,6 +16,7 @@ from tests.policies.harness import to_wire
 PROJECT = "acme-delivery-prod"
 NODE_SERVICE_ACCOUNT = "gke-nodes@acme-delivery-prod.iam.gserviceaccount.com"
 SECRETS_KEY = "projects/acme-delivery-prod/locations/europe-west1/keyRings/gke/cryptoKeys/secrets"
+DISKS_KEY = "projects/acme-delivery-prod/locations/europe-west1/keyRings/gke/cryptoKeys/disks"
 
 
 def _common() -> dict[str, Any]:
@@ -36,6 +37,22 @@ def _common() -> dict[str, Any]:
             evaluation_mode="PROJECT_SINGLETON_POLICY_ENFORCE"
         ),
         "database_encryption": gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=SECRETS_KEY),
+        "private_cluster_config": gcp.container.ClusterPrivateClusterConfigArgs(
+            enable_private_nodes=True, enable_private_endpoint=True
+        ),
+        "control_plane_endpoints_config": gcp.container.ClusterControlPlaneEndpointsConfigArgs(
+            dns_endpoint_config=gcp.container.ClusterControlPlaneEndpointsConfigDnsEndpointConfigArgs(
+                allow_external_traffic=True
+            )
+        ),
+        "maintenance_policy": gcp.container.ClusterMaintenancePolicyArgs(
+            recurring_window=gcp.container.ClusterMaintenancePolicyRecurringWindowArgs(
+                start_time="2025-01-04T01:00:00Z", end_time="2025-01-04T09:00:00Z", recurrence="FREQ=WEEKLY;BYDAY=SA,SU"
+            )
+        ),
+        "authenticator_groups_config": gcp.container.ClusterAuthenticatorGroupsConfigArgs(
+            security_group="gke-security-groups@acme.example.com"
+        ),
     }
 
 
@@ -49,9 +66,6 @@ def standard_cluster() -> None:
         ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
             cluster_secondary_range_name="pods", services_secondary_range_name="services"
         ),
-        private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
-            enable_private_nodes=True, enable_private_endpoint=False
-        ),
         workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
             workload_pool=f"{PROJECT}.svc.id.goog"
         ),
@@ -63,6 +77,11 @@ def standard_cluster() -> None:
                 issue_client_certificate=False
             )
         ),
+        enable_intranode_visibility=True,
+        enable_l4_ilb_subsetting=True,
+        addons_config=gcp.container.ClusterAddonsConfigArgs(
+            dns_cache_config=gcp.container.ClusterAddonsConfigDnsCacheConfigArgs(enabled=True)
+        ),
     )
 
 
@@ -71,10 +90,9 @@ def autopilot_cluster() -> None:
         "cluster",
         **_common(),
         enable_autopilot=True,
-        private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(enable_private_nodes=True),
         cluster_autoscaling=gcp.container.ClusterClusterAutoscalingArgs(
             auto_provisioning_defaults=gcp.container.ClusterClusterAutoscalingAutoProvisioningDefaultsArgs(
-                service_account=NODE_SERVICE_ACCOUNT
+                service_account=NODE_SERVICE_ACCOUNT, boot_disk_kms_key=DISKS_KEY
             )
         ),
     )
@@ -98,6 +116,22 @@ def node_pool() -> None:
             shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
                 enable_secure_boot=True, enable_integrity_monitoring=True
             ),
+            boot_disk_kms_key=DISKS_KEY,
+        ),
+    )
+
+
+def binary_authorization_policy() -> None:
+    gcp.binaryauthorization.Policy(
+        "admission",
+        project=PROJECT,
+        global_policy_evaluation_mode="ENABLE",
+        admission_whitelist_patterns=[
+            gcp.binaryauthorization.PolicyAdmissionWhitelistPatternArgs(name_pattern=pattern)
+            for pattern in ("europe-docker.pkg.dev/acme-delivery-prod/apps/**", "docker.io/jenkins/*")
+        ],
+        default_admission_rule=gcp.binaryauthorization.PolicyDefaultAdmissionRuleArgs(
+            evaluation_mode="ALWAYS_DENY", enforcement_mode="ENFORCED_BLOCK_AND_AUDIT_LOG"
         ),
     )
 
@@ -108,6 +142,7 @@ def node_pool() -> None:
         ("gke-standard-cluster", standard_cluster),
         ("gke-autopilot-cluster", autopilot_cluster),
         ("gke-node-pool", node_pool),
+        ("gke-binauthz-policy", binary_authorization_policy),
     ],
 )
 def test_template_is_what_the_sdk_registers(run_program: ProgramRunner, template: str, program: Any) -> None:

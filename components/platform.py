@@ -12,7 +12,7 @@ from .config import GkeAutopilotConfig, GkeStandardConfig, KubeconfigCluster, Re
 from .environment import Environment
 from .gke import GkeCluster
 from .jenkins import Jenkins
-from .workloads import AppWorkload, deploy_app
+from .workloads import AppWorkload
 
 
 class Platform(pulumi.ComponentResource):
@@ -59,6 +59,8 @@ class Platform(pulumi.ComponentResource):
                 env,
                 registry=config.registry,
                 registry_password=registry_password,
+                # Workload Identity's metadata server exists on the GKE clusters this stack creates.
+                allow_metadata_server=self.cluster is not None,
                 opts=k8s_opts,
             )
             for env in config.environments
@@ -69,12 +71,12 @@ class Platform(pulumi.ComponentResource):
         for app in (app for app in config.apps if app.delivery == "pulumi"):
             key = f"{app.environment}/{app.name}"
             environment = self.environments[app.environment]
-            workload = deploy_app(
+            workload = AppWorkload(
                 f"{name}-{app.environment}-{app.name}",
                 app,
                 namespace=environment.namespace,
                 pull_secret=environment.pull_secret_name,
-                # Rendered manifests have no apply order (see RecreateApp).
+                # Rendered manifests have no apply order (see workloads/recreate.py).
                 ordered_rollout=not isinstance(config.cluster, RenderCluster),
                 opts=k8s_opts,
             )

@@ -95,6 +95,7 @@ class RecordingMonitor(MockMonitor):
                         "replaceOnChanges": list(request.replaceOnChanges),
                         "additionalSecretOutputs": list(request.additionalSecretOutputs),
                         "retainOnDelete": bool(request.retainOnDelete),
+                        "aliases": [alias.spec.type for alias in request.aliases if alias.spec.type],
                     },
                 )
             )
@@ -122,8 +123,10 @@ class ProgramRunner:
         secrets: dict[str, str] | None = None,
         stack: str = "test",
         preview: bool = False,
+        *,
+        mocks: Mocks | None = None,
     ) -> Graph:
-        mocks = RecordingMocks()
+        mocks = mocks or RecordingMocks()
         monitor = RecordingMonitor(mocks)
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
         values = {

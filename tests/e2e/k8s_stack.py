@@ -41,10 +41,8 @@ def initial_config(kubeconfig: Path) -> dict[str, Any]:
     """Raw stack config (keys without the project prefix), as a user writes it."""
     return {
         "cluster": {"kind": "kubeconfig", "path": str(kubeconfig)},
-        "environments": [
-            {"name": TEST_ENV, "allowFromNamespaces": [GATEWAY_NAMESPACE]},
-            {"name": UAT_ENV},
-        ],
+        # The canary's HTTPRoute lives in UAT_ENV: that namespace admits the Gateway.
+        "environments": [{"name": TEST_ENV}, {"name": UAT_ENV, "allowFromNamespaces": [GATEWAY_NAMESPACE]}],
         "jenkins": {"enabled": False},
         "argocd": {"enabled": False},
         "apps": [
@@ -209,16 +207,19 @@ COMMAND_TIMEOUT = 240.0
 
 
 class E2EStack:
-    """The e2e stack in a throw-away copy of the program, applied to the control plane."""
+    """An e2e stack in a throw-away copy of the program, applied to the control plane;
+    by default the one-app-per-strategy stack of `initial_config`."""
 
-    def __init__(self, project: PulumiProject, control_plane: LocalControlPlane) -> None:
+    def __init__(
+        self, project: PulumiProject, control_plane: LocalControlPlane, config: dict[str, Any] | None = None
+    ) -> None:
         self.project = project
         self.control_plane = control_plane
         self.destroyed = False
         self.timings: dict[str, float] = {}
         # What each command printed, by label, for failure messages.
         self.outputs: dict[str, str] = {}
-        write_stack_file(project.workdir, initial_config(control_plane.kubeconfig))
+        write_stack_file(project.workdir, config or initial_config(control_plane.kubeconfig))
         project.init_stack(STACK)
 
     def _run(self, label: str, *args: str, check: bool = True) -> Run:
@@ -230,11 +231,18 @@ class E2EStack:
         self.outputs[label] = run.output
         return run
 
-    def up(self, label: str, config: dict[str, Any]) -> StackConfig:
-        """Applies the raw config with `pulumi up`; returns it validated."""
+    def up(self, label: str, config: dict[str, Any], *extra: str) -> StackConfig:
+        """Applies the raw config with `pulumi up` (and `extra` flags); returns it validated."""
         write_stack_file(self.project.workdir, config)
-        self._run(label, "up", "--yes", "--skip-preview")
+        self._run(label, "up", "--yes", "--skip-preview", *extra)
         return validate_stack_config(config)
+
+    def failing_up(self, label: str, config: dict[str, Any]) -> Run:
+        """A `pulumi up` that must fail; returns what it printed."""
+        write_stack_file(self.project.workdir, config)
+        run = self._run(label, "up", "--yes", "--skip-preview", check=False)
+        assert run.returncode != 0, f"{label}: pulumi up succeeded but should have failed:\n{run.output}"
+        return run
 
     def preview_expecting_no_changes(self, label: str) -> Run:
         return self._run(label, "preview", "--expect-no-changes", "--diff", check=False)

@@ -12,6 +12,7 @@ from .config import GkeAutopilotConfig, GkeStandardConfig, KubeconfigCluster, Re
 from .environment import Environment
 from .gke import GkeCluster
 from .jenkins import Jenkins
+from .release_hooks import ReleaseHookAccess
 from .workloads import AppWorkload
 
 
@@ -77,7 +78,7 @@ class Platform(pulumi.ComponentResource):
                 namespace=environment.namespace,
                 pull_secret=environment.pull_secret_name,
                 # Rendered manifests have no apply order (see workloads/recreate.py).
-                ordered_rollout=not isinstance(config.cluster, RenderCluster),
+                ordering="none" if isinstance(config.cluster, RenderCluster) else "pulumi",
                 opts=k8s_opts,
             )
             self.apps[key] = workload
@@ -87,6 +88,23 @@ class Platform(pulumi.ComponentResource):
                 "service": workload.service_name,
                 "deployments": workload.deployment_names,
             }
+        # What the Argo CD sync hooks of GitOps apps may do (RBAC and egress are never
+        # synced from Git): created here, before any sync can need them.
+        api_server_cidrs = (
+            self.cluster.api_server_cidrs
+            if self.cluster is not None
+            else list(config.argocd.release_hook_api_server_cidrs)
+        )
+        self.release_hooks = {
+            f"{app.environment}/{app.name}": ReleaseHookAccess(
+                f"{name}-{app.environment}-{app.name}-release-hooks",
+                app,
+                namespace=self.environments[app.environment].namespace,
+                api_server_cidrs=api_server_cidrs,
+                opts=k8s_opts,
+            )
+            for app in config.release_hook_apps()
+        }
         outputs["namespaces"] = {env_name: env.namespace for env_name, env in self.environments.items()}
         outputs["apps"] = app_outputs
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from .base import ConfigModel, DnsLabel, FieldProblem, PinnedImage, check
+from .gcp import Cidr
 from .workloads import GatewayRef, Hostname, Quantity, Resources
 
 # A Jenkins plugin pinned to one release: `id:version`. `latest` and `experimental`
@@ -249,6 +250,14 @@ class ArgoCDConfig(ConfigModel):
     # With the resources finalizer, deleting an Application deletes the app's
     # workloads too; off so that removing Argo CD never takes the apps down with it.
     cascade_delete: bool = False
+    # The image of the sync hooks that stop a Recreate app before its migration
+    # (GitOps delivery): kubectl, no shell needed. Keep its minor within one of the
+    # cluster's; mirror it for air-gapped clusters.
+    release_hook_image: PinnedImage = "registry.k8s.io/kubectl:v1.34.2"
+    # Where those hooks reach the Kubernetes API from inside the cluster, for their
+    # egress NetworkPolicy: on GKE the stack knows (the control plane's private
+    # endpoint); on other clusters, the addresses behind the `kubernetes` Service.
+    release_hook_api_server_cidrs: list[Cidr] = Field(default_factory=list)
     # admin.passwordMtime: sessions issued before it are invalid. Changing it also
     # generates a new admin password (the rotation); keep it fixed otherwise, as a
     # moving value would log everyone out on every `pulumi up`.

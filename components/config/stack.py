@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 
 from .base import ConfigModel, CrossFieldError, FieldProblem, check
-from .cluster import ClusterConfig, GkeAutopilotConfig, GkeStandardConfig, RenderCluster
+from .cluster import ClusterConfig, GkeAutopilotConfig, GkeStandardConfig, KubeconfigCluster, RenderCluster
 from .delivery import ArgoCDConfig, JenkinsConfig
 from .workloads import (
     GKE_GATEWAY_SOURCE_RANGES,
@@ -18,6 +18,7 @@ from .workloads import (
     BlueGreenStrategy,
     CanaryStrategy,
     EnvironmentConfig,
+    RecreateStrategy,
     RegistryConfig,
 )
 
@@ -75,7 +76,26 @@ class StackConfig(ConfigModel):
                 f"jenkins.builder {self.jenkins.builder} needs Unconfined seccomp and AppArmor, which Autopilot "
                 "refuses: build pods will not start (use kaniko on Autopilot, or build on a Standard cluster)"
             )
+        if (
+            self.release_hook_apps()
+            and isinstance(cluster, KubeconfigCluster)
+            and not self.argocd.release_hook_api_server_cidrs
+        ):
+            found.append(
+                "argocd.releaseHookApiServerCidrs is empty: the sync hooks that stop "
+                f"{', '.join(app.name for app in self.release_hook_apps())} before a migration cannot reach the "
+                "Kubernetes API through the namespace's default-deny egress; set the addresses behind the "
+                "`kubernetes` Service"
+            )
         return found
+
+    def release_hook_apps(self) -> list[AppConfig]:
+        """GitOps apps whose release runs sync hooks (Recreate with a migration)."""
+        return [
+            app
+            for app in self.apps
+            if app.delivery == "gitops" and isinstance(app.strategy, RecreateStrategy) and app.strategy.migration
+        ]
 
 
 def _delivery_owner_problems(config: StackConfig) -> list[FieldProblem]:

@@ -75,7 +75,7 @@ def _program(config: StackConfig, apps: Sequence[AppConfig], scratch: Path, stac
         import pulumi
         import pulumi_kubernetes as k8s
 
-        from ..workloads import AppWorkload
+        from ..workloads import AppWorkload, ReleaseHooks, release_hook_account
 
         for app in apps:
             name = f"{stack}-{app.environment}-{app.name}"
@@ -85,7 +85,8 @@ def _program(config: StackConfig, apps: Sequence[AppConfig], scratch: Path, stac
                 app,
                 namespace=app.environment,
                 pull_secret=_pull_secret(config),
-                ordered_rollout=False,
+                ordering="argocd",
+                release_hooks=ReleaseHooks(config.argocd.release_hook_image, release_hook_account(app)),
                 opts=pulumi.ResourceOptions(provider=provider),
             )
 

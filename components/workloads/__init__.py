@@ -2,5 +2,7 @@
 strategy its config names, all built on the one pod template in `pod.py`."""
 
 from .app import AppWorkload
+from .recreate import ReleaseHooks, release_hook_account
+from .rollout import Ordering
 
-__all__ = ["AppWorkload"]
+__all__ = ["AppWorkload", "Ordering", "ReleaseHooks", "release_hook_account"]

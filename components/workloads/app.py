@@ -21,8 +21,9 @@ from .bluegreen import deploy_blue_green
 from .builder import Builder
 from .canary import deploy_canary
 from .pod import app_labels, name_of, object_meta
-from .recreate import deploy_recreate
+from .recreate import ReleaseHooks, deploy_recreate
 from .rolling import deploy_rolling
+from .rollout import Ordering
 
 TYPE_TOKEN = "delivery-platform:workloads:AppWorkload"
 FORMER_TYPE_TOKENS = tuple(
@@ -47,11 +48,14 @@ class AppWorkload(pulumi.ComponentResource):
         *,
         namespace: pulumi.Input[str],
         pull_secret: pulumi.Input[str] | None = None,
-        ordered_rollout: bool = True,
+        ordering: Ordering = "pulumi",
+        release_hooks: ReleaseHooks | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`ordered_rollout=False` is for providers that render manifests instead of
-        applying them: there is no apply order to express (see recreate.py)."""
+        """`ordering` says who applies the objects (rollout.py): this stack ("pulumi",
+        the default), Argo CD from rendered manifests ("argocd"; a Recreate app with a
+        migration then needs `release_hooks`), or nobody, for manifests rendered to be
+        read ("none")."""
         aliases = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=token) for token in FORMER_TYPE_TOKENS])
         super().__init__(TYPE_TOKEN, name, None, pulumi.ResourceOptions.merge(aliases, opts))
         # from_input would wrap an Output (the usual case: the Environment's) in two new
@@ -66,13 +70,13 @@ class AppWorkload(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.service_account_name = name_of(account)
-        build = Builder(self, name, app, namespace, self.service_account_name)
+        build = Builder(self, name, app, namespace, self.service_account_name, ordering=ordering)
 
         strategy = app.strategy
         extra: dict[str, Any]
         match strategy:
             case RecreateStrategy():
-                service, extra = deploy_recreate(build, strategy, ordered_rollout=ordered_rollout)
+                service, extra = deploy_recreate(build, strategy, release_hooks=release_hooks)
             case RollingStrategy():
                 service, extra = deploy_rolling(build, strategy)
             case BlueGreenStrategy():

@@ -24,13 +24,17 @@ from .pod import (
     serving_labels,
 )
 from .rollout import (
+    AUTOSCALER_OWNS_REPLICAS,
     PATCH_FORCE,
+    PULUMI_ANNOTATION_PREFIX,
     PULUMI_OWNS_REPLICAS,
     REPLICAS_OWNER,
     ROLLED_OUT,
+    SYNC_WAVE,
     TRAFFIC_RULES,
     TRAFFIC_WEIGHT,
     WAIT_FOR,
+    Ordering,
     ResourceT,
     Waves,
 )
@@ -55,8 +59,11 @@ class Builder:
         app: AppConfig,
         namespace: pulumi.Input[str],
         service_account: pulumi.Output[str],
+        *,
+        ordering: Ordering,
     ) -> None:
         self.component = component
+        self.ordering = ordering
         self.name = name
         self.app = app
         self.namespace = namespace
@@ -70,8 +77,19 @@ class Builder:
         return pulumi.ResourceOptions(parent=self.component, depends_on=self.waves.before(wave), **options)
 
     def meta(
-        self, name: str, labels: dict[str, str], annotations: dict[str, pulumi.Input[str]] | None = None
+        self,
+        name: str,
+        labels: dict[str, str],
+        annotations: dict[str, pulumi.Input[str]] | None = None,
+        *,
+        wave: int,
     ) -> k8s.meta.v1.ObjectMetaArgsDict:
+        """The object's metadata; rendered for Argo CD, its wave is a sync wave and
+        pulumi-kubernetes' annotations are left out."""
+        annotations = dict(annotations or {})
+        if self.ordering == "argocd":
+            annotations = {k: v for k, v in annotations.items() if not k.startswith(PULUMI_ANNOTATION_PREFIX)}
+            annotations[SYNC_WAVE] = str(wave)
         return object_meta(name, self.namespace, labels, annotations)
 
     def deployment(
@@ -121,9 +139,15 @@ class Builder:
             wave,
             k8s.apps.v1.Deployment(
                 f"{self.name}-{'deployment' if track == STABLE else track}",
-                metadata=self.meta(object_name(app, track), labels, meta_annotations),
+                metadata=self.meta(object_name(app, track), labels, meta_annotations, wave=wave),
                 spec={
-                    "replicas": replicas,
+                    # Argo CD applies every field a manifest has on every sync: a count
+                    # an autoscaler owns must not be in Git at all.
+                    **(
+                        {}
+                        if self.ordering == "argocd" and replicas_owner == AUTOSCALER_OWNS_REPLICAS
+                        else {"replicas": replicas}
+                    ),
                     "selector": {"match_labels": selector},
                     "strategy": strategy,
                     "min_ready_seconds": min_ready_seconds,
@@ -146,7 +170,7 @@ class Builder:
             wave,
             k8s.policy.v1.PodDisruptionBudget(
                 f"{self.name}-pdb" if track == STABLE else f"{self.name}-{track}-pdb",
-                metadata=self.meta(object_name(app, track), app_labels(app)),
+                metadata=self.meta(object_name(app, track), app_labels(app), wave=wave),
                 spec={
                     "selector": {"match_labels": selector_labels(app, track)},
                     "max_unavailable": app.max_unavailable,
@@ -166,7 +190,7 @@ class Builder:
             wave,
             k8s.core.v1.Service(
                 f"{self.name}-{suffix}",
-                metadata=self.meta(name, app_labels(app)),
+                metadata=self.meta(name, app_labels(app), wave=wave),
                 spec={
                     "type": "ClusterIP",
                     "selector": selector_labels(app, track),
@@ -186,7 +210,7 @@ class Builder:
             wave,
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{self.name}-hpa",
-                metadata=self.meta(app.name, app_labels(app)),
+                metadata=self.meta(app.name, app_labels(app), wave=wave),
                 spec={
                     "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": name_of(deployment)},
                     "min_replicas": autoscaling.min_replicas,

@@ -56,6 +56,9 @@ from .rollout import ZERO_DOWNTIME_ROLLOUT
 
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 NGINX_ANNOTATION = "nginx.ingress.kubernetes.io"
+# The routing moves traffic only once both tracks (wave 0) and their Services (wave 1)
+# are in place and healthy.
+ROUTE_WAVE = 2
 # The value a canary cookie must have, as ingress-nginx's canary-by-cookie defines it.
 COOKIE_ALWAYS = "always"
 
@@ -175,12 +178,12 @@ def deploy_canary(build: Builder, strategy: CanaryStrategy) -> tuple[k8s.core.v1
     route_name: pulumi.Output[str]
     if strategy.router == "gateway-api":
         route = build.add(
-            2,
+            ROUTE_WAVE,
             lambda opts: k8s.apiextensions.CustomResource(
                 f"{build.name}-route",
                 api_version=f"{GATEWAY_API_GROUP}/v1",
                 kind="HTTPRoute",
-                metadata=build.meta(stable_name, app_labels(app)),
+                metadata=build.meta(stable_name, app_labels(app), wave=ROUTE_WAVE),
                 spec=http_route_spec(app, strategy),
                 opts=opts,
             ),
@@ -208,10 +211,10 @@ def _ingress(
         {"host": host, "http": {"paths": paths}} for host in strategy.hostnames
     ] or [{"http": {"paths": paths}}]
     return build.add(
-        2,
+        ROUTE_WAVE,
         lambda opts: k8s.networking.v1.Ingress(
             f"{build.name}-{suffix}",
-            metadata=build.meta(service, app_labels(build.app), dict(annotations or {})),
+            metadata=build.meta(service, app_labels(build.app), dict(annotations or {}), wave=ROUTE_WAVE),
             spec={"ingress_class_name": strategy.ingress_class_name, "rules": rules},
             opts=opts,
         ),

@@ -50,7 +50,8 @@ def app_labels(app: AppConfig, component: str = SERVER_COMPONENT) -> dict[str, s
         "app.kubernetes.io/instance": f"{app.name}-{app.environment}",
         "app.kubernetes.io/component": component,
         "app.kubernetes.io/part-of": app.part_of or app.name,
-        "app.kubernetes.io/managed-by": "pulumi",
+        # The tool that applies the app's objects: this stack, or Argo CD from Git.
+        "app.kubernetes.io/managed-by": "argocd" if app.delivery == "gitops" else "pulumi",
     }
 
 

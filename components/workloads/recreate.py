@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -49,9 +50,11 @@ import pulumi_kubernetes as k8s
 from ..config import AppConfig, ImageRef, RecreateStrategy, parse_image
 from ..config.workloads import Migration
 from .builder import Builder
-from .pod import MIGRATION_COMPONENT, STABLE, name_of, pod_template, versioned_labels
+from .pod import MIGRATION_COMPONENT, STABLE, app_labels, name_of, pod_template, versioned_labels
 from .rollout import (
     AWAIT_TIMEOUT,
+    HOOK,
+    HOOK_DELETE_POLICY,
     MIGRATION_JOB,
     PATCH_FORCE,
     REPLACE_UNREADY,
@@ -61,6 +64,25 @@ from .rollout import (
 )
 
 RECREATE: k8s.apps.v1.DeploymentStrategyArgsDict = {"type": "Recreate"}
+# The release hooks' pods: their label (which hook), component and non-root user, and
+# resources for a kubectl call.
+HOOK_LABEL = "delivery-platform/release-hook"
+HOOK_COMPONENT = "release-hook"
+HOOK_USER = 65532
+HOOK_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}
+# How much longer than the app's grace period the stop hook waits for the last pod.
+STOP_MARGIN_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class ReleaseHooks:
+    """What the Argo CD sync hooks of a GitOps app run as: a kubectl image (pinned, from
+    argocd.releaseHookImage) and the ServiceAccount the platform gave them."""
+
+    image: str
+    service_account: str
+
+
 # Pulumi waits this much longer than the Job's own deadline, so the Job's failure
 # (DeadlineExceeded) is what gets reported, not a bare await timeout.
 AWAIT_MARGIN_SECONDS = 60
@@ -86,7 +108,7 @@ def migration_job_name(app: AppConfig, image: ImageRef, migration: Migration) ->
 
 
 def deploy_recreate(
-    build: Builder, strategy: RecreateStrategy, *, ordered_rollout: bool
+    build: Builder, strategy: RecreateStrategy, *, release_hooks: ReleaseHooks | None = None
 ) -> tuple[k8s.core.v1.Service, dict[str, Any]]:
     app = build.app
     assert app.image is not None  # AppConfig requires it for this strategy
@@ -97,7 +119,12 @@ def deploy_recreate(
         return build.service("service", app.name, STABLE, wave=1), {"migrationJobName": None}
 
     job_name = migration_job_name(app, image, migration)
-    if ordered_rollout:
+    if build.ordering == "argocd":
+        if release_hooks is None:
+            raise ValueError(f"app {app.name!r}: a migration delivered by Argo CD needs release hooks (ReleaseHooks)")
+        return _deploy_with_presync_migration(build, image, migration, job_name, release_hooks)
+    ordered = build.ordering == "pulumi"
+    if ordered:
         build.deployment(
             STABLE,
             wave=0,
@@ -114,24 +141,8 @@ def deploy_recreate(
         )
     else:
         build.deployment(STABLE, wave=0, image=image, replicas=app.replicas, strategy=RECREATE)
-    job = build.add(
-        1,
-        lambda opts: k8s.batch.v1.Job(
-            f"{build.name}-migration",
-            metadata=build.meta(
-                job_name,
-                versioned_labels(app, image, MIGRATION_COMPONENT),
-                {
-                    # A Job that failed is replaced, i.e. run again, by the next `pulumi up`.
-                    REPLACE_UNREADY: "true",
-                    AWAIT_TIMEOUT: str(migration.active_deadline_seconds + AWAIT_MARGIN_SECONDS),
-                },
-            ),
-            spec=migration_job_spec(app, image, migration, build.service_account),
-            opts=opts,
-        ),
-    )
-    if ordered_rollout:
+    job = _migration_job(build, image, migration, job_name, wave=1)
+    if ordered:
         build.add(
             2,
             lambda opts: k8s.apps.v1.DeploymentPatch(
@@ -145,5 +156,132 @@ def deploy_recreate(
                 opts=opts,
             ),
         )
-    service = build.service("service", app.name, STABLE, wave=3 if ordered_rollout else 2)
+    service = build.service("service", app.name, STABLE, wave=3 if ordered else 2)
     return service, {"migrationJobName": name_of(job)}
+
+
+def _migration_job(
+    build: Builder,
+    image: ImageRef,
+    migration: Migration,
+    job_name: str,
+    *,
+    wave: int,
+    annotations: dict[str, pulumi.Input[str]] | None = None,
+) -> k8s.batch.v1.Job:
+    app = build.app
+    return build.add(
+        wave,
+        lambda opts: k8s.batch.v1.Job(
+            f"{build.name}-migration",
+            metadata=build.meta(
+                job_name,
+                versioned_labels(app, image, MIGRATION_COMPONENT),
+                {
+                    # A Job that failed is replaced, i.e. run again, by the next `pulumi up`.
+                    REPLACE_UNREADY: "true",
+                    AWAIT_TIMEOUT: str(migration.active_deadline_seconds + AWAIT_MARGIN_SECONDS),
+                    **(annotations or {}),
+                },
+                wave=wave,
+            ),
+            spec=migration_job_spec(app, image, migration, build.service_account),
+            opts=opts,
+        ),
+    )
+
+
+def _deploy_with_presync_migration(
+    build: Builder, image: ImageRef, migration: Migration, job_name: str, hooks: ReleaseHooks
+) -> tuple[k8s.core.v1.Service, dict[str, Any]]:
+    """The migration flow as Argo CD runs it, in one sync:
+
+    - PreSync, wave 0: the stop hook deletes the Deployment with foreground propagation
+      and waits until it is gone - which the garbage collector allows only once every
+      old pod is deleted, as in the Pulumi flow - so no old pod runs any more.
+    - PreSync, wave 1: the migration Job with the new image. A failed Job fails the
+      sync before its Sync phase: the app stays stopped (no Deployment), as under
+      Pulumi delivery, and the next sync (a retry, or a new commit) runs both again.
+    - Sync: the Deployment at its full size (wave 0), then the Service (wave 1).
+
+    Hooks run at every sync of the app, and Argo CD syncs when the app's directory in
+    Git changes (or to heal drift): each such sync is a release that stops the app and
+    migrates, which the migration's idempotence makes safe. The hook's ServiceAccount
+    and its narrow Role are the platform's, created by the stack (ReleaseHookAccess)."""
+    app = build.app
+    presync: dict[str, pulumi.Input[str]] = {HOOK: "PreSync", HOOK_DELETE_POLICY: "BeforeHookCreation"}
+    build.add(
+        0,
+        lambda opts: k8s.batch.v1.Job(
+            f"{build.name}-stop",
+            metadata=build.meta(
+                stop_hook_name(app), {**app_labels(app, HOOK_COMPONENT), HOOK_LABEL: "stop"}, presync, wave=0
+            ),
+            spec=stop_job_spec(app, hooks),
+            opts=opts,
+        ),
+    )
+    job = _migration_job(build, image, migration, job_name, wave=1, annotations=presync)
+    build.deployment(STABLE, wave=0, image=image, replicas=app.replicas, strategy=RECREATE)
+    service = build.service("service", app.name, STABLE, wave=1)
+    return service, {"migrationJobName": name_of(job)}
+
+
+def release_hook_account(app: AppConfig) -> str:
+    """The ServiceAccount of the app's release hooks (the platform creates it)."""
+    return f"{app.name}-release-hooks"
+
+
+def stop_hook_name(app: AppConfig) -> str:
+    return f"{app.name}-stop"
+
+
+def stop_job_spec(app: AppConfig, hooks: ReleaseHooks) -> dict[str, Any]:
+    """A Job whose one container runs `kubectl delete deployment <app>` with foreground
+    propagation and waits for it (kubectl images have no shell: the image's entrypoint
+    is kubectl, these are its arguments). A first release finds no Deployment, which is
+    not an error."""
+    deadline = app.termination_grace_period_seconds + STOP_MARGIN_SECONDS
+    labels = {**app_labels(app, HOOK_COMPONENT), HOOK_LABEL: "stop"}
+    return {
+        "backoff_limit": 2,
+        "active_deadline_seconds": deadline + STOP_MARGIN_SECONDS,
+        "template": {
+            "metadata": {"labels": labels},
+            "spec": {
+                "service_account_name": hooks.service_account,
+                # The one pod of the app that talks to the Kubernetes API.
+                "automount_service_account_token": True,
+                "restart_policy": "Never",
+                "enable_service_links": False,
+                "security_context": {
+                    "run_as_non_root": True,
+                    "run_as_user": HOOK_USER,
+                    "run_as_group": HOOK_USER,
+                    "seccomp_profile": {"type": "RuntimeDefault"},
+                },
+                "containers": [
+                    {
+                        "name": "stop",
+                        "image": hooks.image,
+                        "image_pull_policy": "IfNotPresent",
+                        "args": [
+                            "delete",
+                            "deployment",
+                            app.name,
+                            "--cascade=foreground",
+                            "--ignore-not-found=true",
+                            "--wait=true",
+                            f"--timeout={deadline}s",
+                        ],
+                        "resources": HOOK_RESOURCES,
+                        "security_context": {
+                            "allow_privilege_escalation": False,
+                            "read_only_root_filesystem": True,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                    }
+                ],
+            },
+        },
+    }

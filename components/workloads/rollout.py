@@ -13,12 +13,28 @@ later be rendered for GitOps delivery with its waves as `argocd.argoproj.io/sync
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 ResourceT = TypeVar("ResourceT", bound=pulumi.Resource)
+
+# Who orders an app's objects, i.e. who applies them:
+# - "pulumi": this stack's `pulumi up`; waves are dependencies Pulumi awaits.
+# - "argocd": Argo CD, from manifests rendered into the release repository; waves are
+#   `argocd.argoproj.io/sync-wave` annotations (Argo CD applies a wave only once every
+#   object of the waves before it is healthy), the Recreate migration flow becomes
+#   PreSync hooks, and nothing Pulumi-specific is rendered.
+# - "none": manifests rendered for reading (a render-only stack): no order at all.
+Ordering = Literal["pulumi", "argocd", "none"]
+
+# --- Argo CD annotations (v3.2 sync waves and hooks) ---
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+HOOK = "argocd.argoproj.io/hook"
+HOOK_DELETE_POLICY = "argocd.argoproj.io/hook-delete-policy"
+# Annotations only pulumi-kubernetes reads; never rendered for Argo CD.
+PULUMI_ANNOTATION_PREFIX = "pulumi.com/"
 
 # --- pulumi-kubernetes annotations (behaviour of the provider, 4.25) ---
 # A condition that replaces the provider's own await of the object.

@@ -71,7 +71,11 @@ class ReleaseRepo(ConfigModel):
     that Argo CD syncs and Jenkins commits new image references to. Each app's files
     live under `path` with {environment} and {app} filled in."""
 
-    url: str = Field(default="https://git.example.com/platform/releases.git", pattern=r"^(https://|ssh://|git@)")
+    # Plain http only on the loopback address (a local mirror, the e2e tests' server).
+    url: str = Field(
+        default="https://git.example.com/platform/releases.git",
+        pattern=r"^(https://|ssh://|git@|http://(127\.0\.0\.1|localhost)(:[0-9]+)?/)",
+    )
     revision: str = Field(default="main", min_length=1)  # the branch Argo CD tracks and Jenkins pushes to
     path: str = "{environment}/{app}"
     kind: Literal["helm", "kustomize"] = "helm"

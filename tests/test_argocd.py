@@ -247,9 +247,10 @@ def test_plain_http_release_repos_only_on_loopback(url: str, accepted: bool) -> 
             validate_stack_config(config)
 
 
-def test_cascade_delete_adds_the_resources_finalizer(run_program: ProgramRunner) -> None:
-    without = applications(run_argocd(run_program))
-    with_finalizer = applications(run_argocd(run_program, {"cascadeDelete": True}))
+def test_applications_cascade_delete_unless_turned_off(run_program: ProgramRunner) -> None:
+    # By default an app taken out of the config is pruned with its Application.
+    with_finalizer = applications(run_argocd(run_program))
+    without = applications(run_argocd(run_program, {"cascadeDelete": False}))
     assert all("finalizers" not in a.inputs["metadata"] for a in without.values())
     for application in with_finalizer.values():
         assert application.input("metadata.finalizers") == ["resources-finalizer.argocd.argoproj.io"]

@@ -251,9 +251,11 @@ class ArgoCDConfig(ConfigModel):
     workload_identity_service_account: str | None = Field(default=None, pattern=_GCP_SERVICE_ACCOUNT)
     release_repo: ReleaseRepo = Field(default_factory=ReleaseRepo)
     sync: SyncPolicy = Field(default_factory=SyncPolicy)
-    # With the resources finalizer, deleting an Application deletes the app's
-    # workloads too; off so that removing Argo CD never takes the apps down with it.
-    cascade_delete: bool = False
+    # With the resources finalizer, deleting an Application (an app taken out of the
+    # config, or moved to Pulumi delivery) deletes the objects Argo CD synced for it, so
+    # nothing is left running without an owner. Argo CD itself cannot be switched off
+    # while GitOps apps remain (a config error), so it never takes the apps down with it.
+    cascade_delete: bool = True
     # The image of the sync hooks that stop a Recreate app before its migration
     # (GitOps delivery): kubectl, no shell needed. Keep its minor within one of the
     # cluster's; mirror it for air-gapped clusters.

@@ -10,7 +10,6 @@ the stages in kwok-stages.yaml, selected by the E2E_* environment variables the 
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 from collections.abc import Callable, Iterator
@@ -22,12 +21,20 @@ import pytest
 from tests.e2e.controlplane import LocalControlPlane, _condition_true
 from tests.e2e.k8s_stack import E2EStack, take_snapshot
 from tests.e2e.pulumi_cli import REPO, PulumiProject
-from tests.e2e.recorder import Recorder, State
+from tests.e2e.recorder import (
+    APP_NAME_LABEL,
+    Recorder,
+    State,
+    assert_always_served,
+    endpoints_recorder,
+    pods_recorder,
+    ready,
+    ready_endpoints,
+    recording,
+)
 
 REGISTRY = "registry.example.com/shop"
 GATEWAY_NAMESPACE = "gateway"
-APP_NAME_LABEL = "app.kubernetes.io/name"
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 TRACK_LABEL = "delivery-platform/track"
 APP_WORKLOAD = "delivery-platform:workloads:AppWorkload"
 
@@ -91,44 +98,6 @@ def uid(obj: dict[str, Any] | None) -> str:
     assert obj is not None
     value: str = obj["metadata"]["uid"]
     return value
-
-
-def ready(pod: dict[str, Any]) -> bool:
-    return _condition_true(pod, "Ready") and not pod["metadata"].get("deletionTimestamp")
-
-
-def ready_endpoints(slices: State) -> list[str]:
-    return [
-        endpoint["targetRef"]["name"]
-        for endpoint_slice in slices.values()
-        for endpoint in endpoint_slice.get("endpoints") or []
-        if endpoint.get("conditions", {}).get("ready")
-    ]
-
-
-def endpoints_recorder(control_plane: LocalControlPlane, namespace: str, service: str) -> Recorder:
-    client = control_plane.client
-    path = client.path_for("discovery.k8s.io/v1", "EndpointSlice", namespace=namespace)
-    return Recorder(client, path, f"{SERVICE_NAME_LABEL}={service}")
-
-
-def pods_recorder(control_plane: LocalControlPlane, namespace: str, app: str) -> Recorder:
-    client = control_plane.client
-    return Recorder(client, client.path_for("v1", "Pod", namespace=namespace), f"{APP_NAME_LABEL}={app}")
-
-
-@contextlib.contextmanager
-def recording(*recorders: Recorder) -> Iterator[None]:
-    with contextlib.ExitStack() as stack:
-        for recorder in recorders:
-            stack.enter_context(recorder)
-        yield
-
-
-def assert_always_served(recorder: Recorder, what: str) -> None:
-    """No committed state of the Service's EndpointSlices without a ready endpoint."""
-    gaps = [i for i, state in enumerate(recorder.states) if not ready_endpoints(state)]
-    assert not gaps, f"{what}: no ready endpoint in states {gaps} of {len(recorder.states)}"
 
 
 def replicas_managers(deployment: dict[str, Any]) -> set[str]:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -34,7 +35,7 @@ from components.config import (
     parse_image,
 )
 from components.program import load, tune_collector
-from components.workloads import base as workloads_base
+from components.workloads import rollout as workloads_rollout
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi"}
 ENVIRONMENT_LABEL = "delivery-platform/environment"
@@ -42,10 +43,11 @@ TRACK_LABEL = "delivery-platform/track"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 # Shared constants, not components: the baseline must register the same inputs, and
 # a copy of the rollout condition drifted twice while the components changed it.
-ROLLED_OUT = workloads_base.ROLLED_OUT
-ZERO_DOWNTIME = workloads_base.ZERO_DOWNTIME_ROLLOUT
+ROLLED_OUT = workloads_rollout.ROLLED_OUT
+ZERO_DOWNTIME = workloads_rollout.ZERO_DOWNTIME_ROLLOUT
 
 Peers = list[k8s.networking.v1.NetworkPolicyPeerArgsDict]
+ResourceT = TypeVar("ResourceT", bound=pulumi.Resource)
 
 
 def stack_config() -> StackConfig:
@@ -188,13 +190,15 @@ def environment(name: str, env: EnvironmentConfig, opts: pulumi.ResourceOptions)
 
 class App:
     """One app's objects, all in its environment's namespace, under logical names
-    `<stack>-<environment>-<app>-<suffix>`."""
+    `<stack>-<environment>-<app>-<suffix>`. Each object waits for every object of the
+    earlier waves, as the components order them."""
 
     def __init__(self, name: str, app: AppConfig, namespace: pulumi.Output[Any], opts: pulumi.ResourceOptions):
         self.name = name
         self.app = app
         self.namespace = namespace
         self.opts = opts
+        self.waves: dict[int, list[pulumi.Resource]] = {}
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata=self.meta(app.service_account or app.name, self.labels()),
@@ -203,8 +207,16 @@ class App:
         )
         self.account = account.metadata.name
 
+    def in_wave(self, wave: int, **options: Any) -> pulumi.ResourceOptions:
+        earlier = [r for number, resources in sorted(self.waves.items()) if number < wave for r in resources]
+        return pulumi.ResourceOptions.merge(self.opts, pulumi.ResourceOptions(depends_on=earlier, **options))
+
+    def placed(self, wave: int, resource: ResourceT) -> ResourceT:
+        self.waves.setdefault(wave, []).append(resource)
+        return resource
+
     def meta(
-        self, object_name: str, labels: dict[str, str], annotations: dict[str, str] | None = None
+        self, object_name: str, labels: dict[str, str], annotations: dict[str, Any] | None = None
     ) -> k8s.meta.v1.ObjectMetaArgsDict:
         meta: dict[str, Any] = {"name": object_name, "namespace": self.namespace, "labels": labels}
         if annotations:
@@ -290,11 +302,19 @@ class App:
             spec["lifecycle"] = {"pre_stop": {"sleep": {"seconds": app.pre_stop_sleep_seconds}}}
         return spec
 
-    def pod(self, image: str, labels: dict[str, str], command: list[str] | None = None) -> Any:
+    def pod(
+        self,
+        image: str,
+        labels: dict[str, str],
+        *,
+        track: str | None = None,
+        command: list[str] | None = None,
+        account: Any = None,
+    ) -> Any:
         app = self.app
         uid = app.run_as_user
         spec: dict[str, Any] = {
-            "service_account_name": self.account,
+            "service_account_name": self.account if account is None else account,
             "automount_service_account_token": False,
             "enable_service_links": False,
             "security_context": {
@@ -310,48 +330,89 @@ class App:
         }
         if command is not None:
             spec["restart_policy"] = "Never"
+        if track is not None:
+            spec["topology_spread_constraints"] = [
+                {
+                    "max_skew": 1,
+                    "topology_key": key,
+                    "when_unsatisfiable": "ScheduleAnyway",
+                    "label_selector": {"match_labels": self.selector(track)},
+                    "match_label_keys": ["pod-template-hash"],
+                }
+                for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+            ]
         return {"metadata": {"labels": labels}, "spec": spec}
 
     def deployment(
         self,
-        suffix: str,
-        object_name: str,
         track: str,
         *,
+        wave: int,
         image: str,
-        replicas: int | None,
+        replicas: int,
         strategy: k8s.apps.v1.DeploymentStrategyArgsDict,
+        owner: str = "pulumi",
+        serving: int | None = None,
         min_ready_seconds: int = 0,
-        depends_on: tuple[pulumi.Resource, ...] = (),
+        annotations: dict[str, str] | None = None,
     ) -> k8s.apps.v1.Deployment:
+        object_name = self.app.name if track == "stable" else f"{self.app.name}-{track}"
         labels = {**self.labels(image=image), **self.selector(track)}
-        spec: dict[str, Any] = {
-            "selector": {"match_labels": self.selector(track)},
-            "strategy": strategy,
-            "min_ready_seconds": min_ready_seconds,
-            "template": self.pod(image, labels),
-        }
-        if replicas is not None:
-            spec["replicas"] = replicas
-        return k8s.apps.v1.Deployment(
-            f"{self.name}-{suffix}",
-            metadata=self.meta(object_name, labels, {"pulumi.com/waitFor": ROLLED_OUT}),
-            spec=spec,
-            opts=after(self.opts, *depends_on),
+        deployment = self.placed(
+            wave,
+            k8s.apps.v1.Deployment(
+                f"{self.name}-{'deployment' if track == 'stable' else track}",
+                metadata=self.meta(
+                    object_name,
+                    labels,
+                    {
+                        **(annotations or {}),
+                        "pulumi.com/waitFor": ROLLED_OUT,
+                        "pulumi.com/patchForce": "true",
+                        "delivery-platform/replicas-owner": owner,
+                    },
+                ),
+                spec={
+                    "replicas": replicas,
+                    "selector": {"match_labels": self.selector(track)},
+                    "strategy": strategy,
+                    "min_ready_seconds": min_ready_seconds,
+                    "template": self.pod(image, labels, track=track),
+                },
+                opts=self.in_wave(wave, ignore_changes=["spec.replicas"] if owner != "pulumi" else None),
+            ),
         )
+        if self.app.max_unavailable is not None and (replicas if serving is None else serving) >= 2:
+            self.placed(
+                wave,
+                k8s.policy.v1.PodDisruptionBudget(
+                    f"{self.name}-pdb" if track == "stable" else f"{self.name}-{track}-pdb",
+                    metadata=self.meta(object_name, self.labels()),
+                    spec={
+                        "selector": {"match_labels": self.selector(track)},
+                        "max_unavailable": self.app.max_unavailable,
+                        "unhealthy_pod_eviction_policy": "AlwaysAllow",
+                    },
+                    opts=self.in_wave(wave),
+                ),
+            )
+        return deployment
 
-    def service(
-        self, suffix: str, object_name: str, track: str, depends_on: tuple[pulumi.Resource, ...] = ()
-    ) -> k8s.core.v1.Service:
-        return k8s.core.v1.Service(
-            f"{self.name}-{suffix}",
-            metadata=self.meta(object_name, self.labels()),
-            spec={
-                "type": "ClusterIP",
-                "selector": self.selector(track),
-                "ports": [{"name": "http", "port": self.app.service_port, "target_port": "http", "protocol": "TCP"}],
-            },
-            opts=after(self.opts, *depends_on),
+    def service(self, suffix: str, object_name: str, track: str, *, wave: int) -> k8s.core.v1.Service:
+        return self.placed(
+            wave,
+            k8s.core.v1.Service(
+                f"{self.name}-{suffix}",
+                metadata=self.meta(object_name, self.labels()),
+                spec={
+                    "type": "ClusterIP",
+                    "selector": self.selector(track),
+                    "ports": [
+                        {"name": "http", "port": self.app.service_port, "target_port": "http", "protocol": "TCP"}
+                    ],
+                },
+                opts=self.in_wave(wave),
+            ),
         )
 
 
@@ -361,29 +422,35 @@ def recreate_app(
     """Render mode: the Deployment carries its final replica count; no scale-back patch."""
     assert app.image is not None
     objects = App(name, app, namespace, opts)
-    stable = objects.deployment(
-        "deployment", app.name, "stable", image=app.image, replicas=app.replicas, strategy={"type": "Recreate"}
-    )
-    objects.service("service", app.name, "stable")
+    objects.deployment("stable", wave=0, image=app.image, replicas=app.replicas, strategy={"type": "Recreate"})
     migration = strategy.migration
     if migration is None:
+        objects.service("service", app.name, "stable", wave=1)
         return
-    digest = hashlib.sha256(json.dumps([app.image, migration.command]).encode()).hexdigest()
     labels = objects.labels("migration", app.image)
+
+    def job_spec(account: Any) -> dict[str, Any]:
+        return {
+            "backoff_limit": migration.backoff_limit,
+            "active_deadline_seconds": migration.active_deadline_seconds,
+            "template": objects.pod(app.image or "", labels, command=list(migration.command), account=account),
+        }
+
+    digest = hashlib.sha256(json.dumps(job_spec(app.service_account or app.name), sort_keys=True).encode()).hexdigest()
     annotations = {
         "pulumi.com/replaceUnready": "true",
         "pulumi.com/timeoutSeconds": str(migration.active_deadline_seconds + 60),
     }
-    k8s.batch.v1.Job(
-        f"{name}-migration",
-        metadata=objects.meta(f"{app.name}-migrate-{digest[:10]}", labels, annotations),
-        spec={
-            "backoff_limit": migration.backoff_limit,
-            "active_deadline_seconds": migration.active_deadline_seconds,
-            "template": objects.pod(app.image, labels, command=list(migration.command)),
-        },
-        opts=after(opts, stable),
+    objects.placed(
+        1,
+        k8s.batch.v1.Job(
+            f"{name}-migration",
+            metadata=objects.meta(f"{app.name}-migrate-{digest[:10]}", labels, annotations),
+            spec=job_spec(None),
+            opts=objects.in_wave(1),
+        ),
     )
+    objects.service("service", app.name, "stable", wave=2)
 
 
 def rolling_app(
@@ -391,50 +458,45 @@ def rolling_app(
 ) -> None:
     assert app.image is not None
     objects = App(name, app, namespace, opts)
+    scaling = strategy.autoscaling
     stable = objects.deployment(
-        "deployment",
-        app.name,
         "stable",
+        wave=0,
         image=app.image,
-        replicas=None if strategy.autoscaling else app.replicas,
+        replicas=app.replicas if scaling is None else scaling.min_replicas,
+        owner="pulumi" if scaling is None else "autoscaler",
         strategy={
             "type": "RollingUpdate",
             "rolling_update": {"max_surge": strategy.max_surge, "max_unavailable": strategy.max_unavailable},
         },
         min_ready_seconds=strategy.min_ready_seconds,
     )
-    objects.service("service", app.name, "stable")
-    if strategy.min_available is not None:
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=objects.meta(app.name, objects.labels()),
-            spec={
-                "selector": {"match_labels": objects.selector("stable")},
-                "min_available": strategy.min_available,
-                "unhealthy_pod_eviction_policy": "AlwaysAllow",
-            },
-            opts=opts,
-        )
-    if strategy.autoscaling is not None:
-        scaling = strategy.autoscaling
-        k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{name}-hpa",
-            metadata=objects.meta(app.name, objects.labels()),
-            spec={
-                "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": stable.metadata.name},
-                "min_replicas": scaling.min_replicas,
-                "max_replicas": scaling.max_replicas,
-                "metrics": [
-                    {
-                        "type": "Resource",
-                        "resource": {
-                            "name": "cpu",
-                            "target": {"type": "Utilization", "average_utilization": scaling.target_cpu_utilization},
-                        },
-                    }
-                ],
-            },
-            opts=opts,
+    objects.service("service", app.name, "stable", wave=1)
+    if scaling is not None:
+        objects.placed(
+            1,
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa",
+                metadata=objects.meta(app.name, objects.labels()),
+                spec={
+                    "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": stable.metadata.name},
+                    "min_replicas": scaling.min_replicas,
+                    "max_replicas": scaling.max_replicas,
+                    "metrics": [
+                        {
+                            "type": "Resource",
+                            "resource": {
+                                "name": "cpu",
+                                "target": {
+                                    "type": "Utilization",
+                                    "average_utilization": scaling.target_cpu_utilization,
+                                },
+                            },
+                        }
+                    ],
+                },
+                opts=objects.in_wave(1),
+            ),
         )
 
 
@@ -446,20 +508,15 @@ def blue_green_app(
     idle = "green" if active == "blue" else "blue"
     images = {"blue": strategy.blue.image, "green": strategy.green.image}
     idle_replicas = app.replicas if strategy.idle_replicas is None else strategy.idle_replicas
-    live = objects.deployment(
-        active, f"{app.name}-{active}", active, image=images[active], replicas=app.replicas, strategy=ZERO_DOWNTIME
+    weight = "delivery-platform/traffic-weight"
+    objects.deployment(
+        active, wave=0, image=images[active], replicas=app.replicas, strategy=ZERO_DOWNTIME, annotations={weight: "100"}
     )
-    stable = objects.service("service", app.name, active, depends_on=(live,))
-    standby = objects.deployment(
-        idle,
-        f"{app.name}-{idle}",
-        idle,
-        image=images[idle],
-        replicas=idle_replicas,
-        strategy=ZERO_DOWNTIME,
-        depends_on=(stable,),
+    objects.service("service", app.name, active, wave=1)
+    objects.deployment(
+        idle, wave=2, image=images[idle], replicas=idle_replicas, strategy=ZERO_DOWNTIME, annotations={weight: "0"}
     )
-    objects.service("preview", f"{app.name}-preview", idle, depends_on=(standby,))
+    objects.service("preview", f"{app.name}-preview", idle, wave=3)
 
 
 def canary_app(
@@ -470,12 +527,15 @@ def canary_app(
         raise ValueError("the raw baseline covers Gateway API canaries only")
     objects = App(name, app, namespace, opts)
     canary_name = f"{app.name}-canary"
-    backends: list[pulumi.Resource] = [
-        objects.deployment(
-            "deployment", app.name, "stable", image=app.image, replicas=app.replicas, strategy=ZERO_DOWNTIME
-        ),
-        objects.service("service", app.name, "stable"),
-    ]
+    weight = strategy.weight if strategy.canary_image is not None else 0
+    objects.deployment(
+        "stable",
+        wave=0,
+        image=app.image,
+        replicas=app.replicas,
+        strategy=ZERO_DOWNTIME,
+        annotations={"delivery-platform/traffic-weight": str(100 - weight)},
+    )
 
     def backend(service: str, weight: int | None = None) -> dict[str, Any]:
         ref: dict[str, Any] = {"group": "", "kind": "Service", "name": service, "port": app.service_port}
@@ -488,17 +548,18 @@ def canary_app(
     if strategy.canary_image is None:
         rules.append({"matches": [{"path": every_path}], "backendRefs": [backend(app.name)]})
     else:
-        backends.append(
-            objects.deployment(
-                "canary",
-                canary_name,
-                "canary",
-                image=strategy.canary_image,
-                replicas=strategy.canary_replicas,
-                strategy=ZERO_DOWNTIME,
-            )
+        match = json.dumps(strategy.match.model_dump(mode="json", by_alias=True), sort_keys=True)
+        objects.deployment(
+            "canary",
+            wave=0,
+            image=strategy.canary_image,
+            replicas=max(strategy.canary_replicas, math.ceil(app.replicas * weight / 100)),
+            strategy=ZERO_DOWNTIME,
+            annotations={
+                "delivery-platform/traffic-weight": str(weight),
+                "delivery-platform/traffic-rules": hashlib.sha256(match.encode()).hexdigest()[:10],
+            },
         )
-        backends.append(objects.service("canary-service", canary_name, "canary"))
         headers = [{"type": h.type, "name": h.name, "value": h.value} for h in strategy.match.headers]
         if strategy.match.cookie:
             cookie = rf"(^|;\s*){re.escape(strategy.match.cookie)}=always(;|$)"
@@ -508,6 +569,9 @@ def canary_app(
             rules.append({"matches": matches, "backendRefs": [backend(canary_name)]})
         weights = [backend(app.name, 100 - strategy.weight), backend(canary_name, strategy.weight)]
         rules.append({"matches": [{"path": every_path}], "backendRefs": weights})
+    objects.service("service", app.name, "stable", wave=1)
+    if strategy.canary_image is not None:
+        objects.service("canary-service", canary_name, "canary", wave=1)
     gateway = strategy.gateway
     parent = {
         "group": "gateway.networking.k8s.io",
@@ -526,5 +590,5 @@ def canary_app(
         kind="HTTPRoute",
         metadata=objects.meta(app.name, objects.labels()),
         spec=spec,
-        opts=after(opts, *backends),
+        opts=objects.in_wave(2),
     )

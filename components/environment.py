@@ -6,8 +6,9 @@ namespace isolates nothing until told to. An Environment is a Namespace plus:
 - Pod Security Standards labels: `enforce` at the configured level (restricted by
   default), `audit` and `warn` always at restricted, each with the configured version;
 - NetworkPolicies: deny all ingress and egress, then allow traffic within the
-  namespace, DNS (kube-dns pods and the GKE node-local resolvers), and the namespaces
-  and address ranges the config lists;
+  namespace, DNS (kube-dns pods and the GKE node-local resolvers), the GKE metadata
+  server's ports that Workload Identity needs (where enabled), and the namespaces and
+  address ranges the config lists;
 - a ResourceQuota and a LimitRange (defaults for containers that set no resources);
 - the registry pull Secret (kubernetes.io/dockerconfigjson) built from the registry
   config and the password from a Pulumi config secret, never a plain value;
@@ -24,6 +25,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .config import EnvironmentConfig, RegistryConfig
+from .config.workloads import GKE_METADATA_SERVER
 from .workloads.pod import name_of
 
 PSS_LABEL = "pod-security.kubernetes.io"
@@ -59,11 +61,18 @@ class Environment(pulumi.ComponentResource):
         config: EnvironmentConfig,
         registry: RegistryConfig | None = None,
         registry_password: pulumi.Input[str] | None = None,
+        *,
+        allow_metadata_server: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`allow_metadata_server`: what `config.allowMetadataServer` leaves to the
+        caller (null), i.e. whether the cluster is a GKE one; the config wins if set."""
         super().__init__("delivery-platform:environment:Environment", name, None, opts)
         self._name = name
         self._config = config
+        self._metadata_server = (
+            allow_metadata_server if config.allow_metadata_server is None else config.allow_metadata_server
+        )
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={"name": config.name, "labels": self._namespace_labels()},
@@ -135,6 +144,18 @@ class Environment(pulumi.ComponentResource):
                 ],
             },
         )
+        if self._metadata_server:
+            self._policy(
+                "allow-metadata-server",
+                {
+                    "pod_selector": every_pod,
+                    "policy_types": ["Egress"],
+                    "egress": [
+                        {"to": [{"ip_block": {"cidr": cidr}}], "ports": [{"protocol": "TCP", "port": port}]}
+                        for cidr, port in GKE_METADATA_SERVER
+                    ],
+                },
+            )
         ingress_peers: list[k8s.networking.v1.NetworkPolicyPeerArgsDict] = []
         if config.allow_from_namespaces:
             ingress_peers.append(_peer_namespaces(config.allow_from_namespaces))

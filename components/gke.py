@@ -77,6 +77,8 @@ class GkeCluster(pulumi.ComponentResource):
     backup: GkeBackup | None
     cluster_name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
+    # The control plane's private endpoint, for egress policies of in-cluster API clients.
+    api_server_cidrs: pulumi.Output[list[str]]
     ca_certificate: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
@@ -221,6 +223,10 @@ class GkeCluster(pulumi.ComponentResource):
         )
 
         self.cluster_name = self.cluster.name
+        # Where pods reach the control plane (the `kubernetes` Service forwards to it).
+        self.api_server_cidrs = self.cluster.private_cluster_config.apply(
+            lambda private: [f"{private.private_endpoint}/32"] if private and private.private_endpoint else []
+        )
         self.ca_certificate = self.cluster.master_auth.apply(lambda auth: auth.cluster_ca_certificate or "")
         if config.dns_endpoint:
             # Served with a publicly trusted certificate: the kubeconfig needs no CA.

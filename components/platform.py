@@ -13,7 +13,8 @@ from .config import GkeAutopilotConfig, GkeStandardConfig, KubeconfigCluster, Re
 from .environment import Environment
 from .gke import GkeCluster
 from .jenkins import Jenkins
-from .workloads import AppWorkload, deploy_app
+from .release_hooks import ReleaseHookAccess
+from .workloads import AppWorkload
 
 
 class Platform(pulumi.ComponentResource):
@@ -63,6 +64,8 @@ class Platform(pulumi.ComponentResource):
                 env,
                 registry=config.registry,
                 registry_password=registry_password,
+                # Workload Identity's metadata server exists on the GKE clusters this stack creates.
+                allow_metadata_server=self.cluster is not None,
                 opts=k8s_opts,
             )
             for env in config.environments
@@ -73,13 +76,13 @@ class Platform(pulumi.ComponentResource):
         for app in (app for app in config.apps if app.delivery == "pulumi"):
             key = f"{app.environment}/{app.name}"
             environment = self.environments[app.environment]
-            workload = deploy_app(
+            workload = AppWorkload(
                 f"{name}-{app.environment}-{app.name}",
                 app,
                 namespace=environment.namespace,
                 pull_secret=environment.pull_secret_name,
-                # Rendered manifests have no apply order (see RecreateApp).
-                ordered_rollout=not isinstance(config.cluster, RenderCluster),
+                # Rendered manifests have no apply order (see workloads/recreate.py).
+                ordering="none" if isinstance(config.cluster, RenderCluster) else "pulumi",
                 opts=k8s_opts,
             )
             self.apps[key] = workload
@@ -89,6 +92,23 @@ class Platform(pulumi.ComponentResource):
                 "service": workload.service_name,
                 "deployments": workload.deployment_names,
             }
+        # What the Argo CD sync hooks of GitOps apps may do (RBAC and egress are never
+        # synced from Git): created here, before any sync can need them.
+        api_server_cidrs = (
+            self.cluster.api_server_cidrs
+            if self.cluster is not None
+            else list(config.argocd.release_hook_api_server_cidrs)
+        )
+        self.release_hooks = {
+            f"{app.environment}/{app.name}": ReleaseHookAccess(
+                f"{name}-{app.environment}-{app.name}-release-hooks",
+                app,
+                namespace=self.environments[app.environment].namespace,
+                api_server_cidrs=api_server_cidrs,
+                opts=k8s_opts,
+            )
+            for app in config.release_hook_apps()
+        }
         outputs["namespaces"] = {env_name: env.namespace for env_name, env in self.environments.items()}
         outputs["apps"] = app_outputs
 

@@ -94,6 +94,7 @@ class RecordingMonitor(MockMonitor):
                         "replaceOnChanges": list(request.replaceOnChanges),
                         "additionalSecretOutputs": list(request.additionalSecretOutputs),
                         "retainOnDelete": bool(request.retainOnDelete),
+                        "aliases": [alias.spec.type for alias in request.aliases if alias.spec.type],
                     },
                 )
             )
@@ -138,10 +139,11 @@ class ProgramRunner:
         preview: bool = False,
         *,
         platform_secrets: bool = True,
+        mocks: Mocks | None = None,
     ) -> Graph:
         """`secrets` are added to PLATFORM_SECRETS (unless `platform_secrets` is false)."""
         secrets = {**(PLATFORM_SECRETS if platform_secrets else {}), **(secrets or {})}
-        mocks = RecordingMocks()
+        mocks = mocks or RecordingMocks()
         monitor = RecordingMonitor(mocks)
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
         values = {

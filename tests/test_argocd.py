@@ -201,7 +201,9 @@ def test_one_application_per_app_into_its_environment(run_program: ProgramRunner
         assert spec["source"]["repoURL"] == config.release_repo.url
         assert spec["source"]["targetRevision"] == config.release_repo.revision
         assert spec["source"]["path"] == f"{app.environment}/{app.name}"
-        assert spec["source"]["helm"]["releaseName"] == app.name
+        # Rendered manifests: a plain directory, nothing for Argo CD to template.
+        assert spec["source"]["directory"] == {"recurse": False}
+        assert "helm" not in spec["source"]
         assert "kustomize" not in spec["source"]
         project = projects(graph)[app.environment]
         assert project.urn in application.depends_on
@@ -239,20 +241,29 @@ def test_manual_sync_has_no_automated_policy(run_program: ProgramRunner) -> None
         assert "automated" not in application.inputs["spec"]["syncPolicy"]
 
 
-def test_kustomize_release_repo(run_program: ProgramRunner) -> None:
-    release = {"url": "ssh://git@git.example.com/platform/overlays.git", "revision": "release", "kind": "kustomize"}
-    graph = run_argocd(run_program, {"releaseRepo": release})
-    for application in applications(graph).values():
-        source = application.inputs["spec"]["source"]
-        assert "kustomize" in source
-        assert "helm" not in source
-        assert source["repoURL"] == release["url"]
-        assert source["targetRevision"] == "release"
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("ssh://git@git.example.com/platform/releases.git", True),
+        ("http://127.0.0.1:8080/releases.git", True),
+        ("http://localhost/releases.git", True),
+        ("http://git.example.com/releases.git", False),
+        ("http://127.0.0.1.example.com/releases.git", False),
+    ],
+)
+def test_plain_http_release_repos_only_on_loopback(url: str, accepted: bool) -> None:
+    config = {"argocd": {"releaseRepo": {"url": url}}, "environments": [{"name": "test"}]}
+    if accepted:
+        assert validate_stack_config(config).argocd.release_repo.url == url
+    else:
+        with pytest.raises(ConfigError, match=r"argocd\.releaseRepo\.url"):
+            validate_stack_config(config)
 
 
-def test_cascade_delete_adds_the_resources_finalizer(run_program: ProgramRunner) -> None:
-    without = applications(run_argocd(run_program))
-    with_finalizer = applications(run_argocd(run_program, {"cascadeDelete": True}))
+def test_applications_cascade_delete_unless_turned_off(run_program: ProgramRunner) -> None:
+    # By default an app taken out of the config is pruned with its Application.
+    with_finalizer = applications(run_argocd(run_program))
+    without = applications(run_argocd(run_program, {"cascadeDelete": False}))
     assert all("finalizers" not in a.inputs["metadata"] for a in without.values())
     for application in with_finalizer.values():
         assert application.input("metadata.finalizers") == ["resources-finalizer.argocd.argoproj.io"]

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.config import ConfigError, validate_stack_config
+from components.config import CanaryStrategy, ConfigError, validate_stack_config
+from components.workloads.canary import http_route_spec
 from tests.conftest import ProgramRunner
 from tests.graph import Graph, Registered
 from tests.workload_graph import (
@@ -19,6 +20,7 @@ from tests.workload_graph import (
     HTTP_ROUTE,
     INGRESS,
     SERVICE,
+    annotations_of,
     container,
     depends_on,
     image,
@@ -33,6 +35,7 @@ STABLE = image("storefront", "7.2.0-b903")
 CANARY = image("storefront", "7.3.0-b921")
 GATEWAY = {"name": "edge", "namespace": "gateway-system", "sectionName": "https"}
 NGINX = "nginx.ingress.kubernetes.io"
+TRAFFIC = "delivery-platform/traffic-weight"
 
 
 def storefront(**strategy: Any) -> dict[str, Any]:
@@ -72,7 +75,8 @@ def test_stable_and_canary_each_have_a_deployment_and_a_service_selecting_only_i
 
 def test_route_attaches_to_the_configured_gateway_and_splits_by_weight(run_program: ProgramRunner) -> None:
     app = storefront(weight=25, gateway=GATEWAY, hostnames=["shop.example.com"])
-    graph = run_stack(run_program, stack(app))
+    environments = [{"name": "test", "allowFromNamespaces": [GATEWAY["namespace"]]}]
+    graph = run_stack(run_program, stack(app, environments=environments))
     route = route_of(graph)
     assert route.inputs["apiVersion"] == "gateway.networking.k8s.io/v1"
     assert route.input("metadata.namespace") == "test"
@@ -87,9 +91,10 @@ def test_route_attaches_to_the_configured_gateway_and_splits_by_weight(run_progr
             "Service",
             obj(graph, SERVICE, ref["name"]).input("spec.ports")[0]["port"],
         )
-    # Traffic moves only to Deployments pulumi-kubernetes has seen become Ready.
-    for deployment in ours(graph, DEPLOYMENT):
-        assert depends_on(route, deployment)
+    # Traffic moves only to Deployments pulumi-kubernetes has seen become Ready, behind
+    # Services that exist.
+    for backend in ours(graph, DEPLOYMENT) + ours(graph, SERVICE):
+        assert depends_on(route, backend)
 
 
 def test_header_and_cookie_matches_send_their_requests_to_the_canary(run_program: ProgramRunner) -> None:
@@ -117,12 +122,63 @@ def test_header_and_cookie_matches_send_their_requests_to_the_canary(run_program
     assert weights(route) == {"storefront": 100, "storefront-canary": 0}
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(weight=st.integers(min_value=0, max_value=100))
-def test_any_valid_weight_splits_all_unmatched_traffic(run_program: ProgramRunner, weight: int) -> None:
-    split = weights(route_of(run_stack(run_program, stack(storefront(weight=weight)))))
-    assert split["storefront-canary"] == weight
-    assert sum(split.values()) == 100
+def test_every_weight_splits_all_unmatched_traffic_between_the_two_tracks() -> None:
+    """All 101 weights, not a sample: the split always accounts for every request, the
+    configured weight is the canary's share, and a larger weight never gives the
+    canary less."""
+    config = validate_stack_config(stack(storefront()))
+    app = config.apps[0]
+    assert isinstance(app.strategy, CanaryStrategy)
+    shares = []
+    for weight in range(101):
+        spec = http_route_spec(app, app.strategy.model_copy(update={"weight": weight}))
+        (split,) = [rule for rule in spec["rules"] if len(rule["backendRefs"]) == 2]
+        by_service = {ref["name"]: ref["weight"] for ref in split["backendRefs"]}
+        assert set(by_service) == {"storefront", "storefront-canary"}
+        assert by_service["storefront"] + by_service["storefront-canary"] == 100
+        assert by_service["storefront-canary"] == weight
+        shares.append(by_service["storefront-canary"])
+    assert shares == sorted(shares)
+    assert (shares[0], shares[-1]) == (0, 100)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(weight=st.integers(min_value=0, max_value=100), replicas=st.integers(min_value=1, max_value=40))
+def test_the_canary_has_the_capacity_for_its_share(run_program: ProgramRunner, weight: int, replicas: int) -> None:
+    """Capacity follows the weight: the canary runs at least its share of the stable
+    track's pods (at 100, as many), so it never carries more load per pod than the
+    stable track did; the stable track keeps its size for an instant rollback."""
+    graph = run_stack(run_program, stack(storefront(weight=weight) | {"replicas": replicas}))
+    stable = obj(graph, DEPLOYMENT, "storefront").input("spec.replicas")
+    canary = obj(graph, DEPLOYMENT, "storefront-canary").input("spec.replicas")
+    assert stable == replicas
+    assert canary >= 1
+    assert canary * 100 >= weight * replicas
+    # ...and not more than one pod above it.
+    assert (canary - 1) * 100 < max(weight * replicas, 100)
+    assert weights(route_of(graph))["storefront-canary"] == weight
+
+
+def test_a_weight_step_alone_makes_both_tracks_be_awaited_before_the_route_moves(run_program: ProgramRunner) -> None:
+    """Pulumi awaits a Deployment only when it updates it: a weight step changes the
+    route, so it must change the Deployments behind it too (their traffic
+    annotations), or traffic would shift to a canary nobody checked."""
+    match = {"headers": [{"name": "x-canary", "value": "yes"}]}
+
+    def tracks(**strategy: Any) -> tuple[Registered, Registered]:
+        graph = run_stack(run_program, stack(storefront(**strategy) | {"replicas": 10}))
+        return obj(graph, DEPLOYMENT, "storefront"), obj(graph, DEPLOYMENT, "storefront-canary")
+
+    ten, twenty = tracks(weight=10, match=match), tracks(weight=20, match=match)
+    for before, after in zip(ten, twenty, strict=True):
+        assert annotations_of(before) != annotations_of(after)
+        assert container(before) == container(after)
+    assert annotations_of(twenty[0])[TRAFFIC] == "80"
+    assert annotations_of(twenty[1])[TRAFFIC] == "20"
+    # New match rules alone send new requests to the canary: it is awaited too.
+    (_, canary_rules_changed) = tracks(weight=10, match={"headers": [{"name": "x-canary", "value": "no"}]})
+    assert annotations_of(canary_rules_changed) != annotations_of(ten[1])
+    assert annotations_of(canary_rules_changed)[TRAFFIC] == annotations_of(ten[1])[TRAFFIC]
 
 
 def test_without_a_canary_image_only_the_stable_track_exists(run_program: ProgramRunner) -> None:
@@ -132,8 +188,14 @@ def test_without_a_canary_image_only_the_stable_track_exists(run_program: Progra
     graph = run_stack(run_program, stack(app))
     assert [d.input("metadata.name") for d in ours(graph, DEPLOYMENT)] == ["storefront"]
     assert [s.input("metadata.name") for s in ours(graph, SERVICE)] == ["storefront"]
-    (rule,) = route_of(graph).input("spec.rules")
+    route = route_of(graph)
+    (rule,) = route.input("spec.rules")
     assert [ref["name"] for ref in rule["backendRefs"]] == ["storefront"]
+    # The stable track takes all traffic again, awaited before the route drops the
+    # canary (whose Deployment Pulumi deletes only after every update).
+    stable = obj(graph, DEPLOYMENT, "storefront")
+    assert annotations_of(stable)[TRAFFIC] == "100"
+    assert depends_on(route, stable)
 
 
 def test_promotion_makes_the_canary_image_stable_and_takes_its_weight_away(run_program: ProgramRunner) -> None:

@@ -42,7 +42,9 @@ def problems_of(data: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_stack_files_load_through_the_real_loader(run_program: ProgramRunner, stack: str) -> None:
     loaded: list[StackConfig] = []
-    run_program(lambda: loaded.append(load()), stack_file_config(stack), stack=stack)
+    # The prod stack's registry pull secret needs its password as a config secret.
+    secrets = {"registryPassword": "mock-password"} if stack == "prod" else None
+    run_program(lambda: loaded.append(load()), stack_file_config(stack), secrets=secrets, stack=stack)
     assert len(loaded) == 1
     raw = stack_file_config(stack)
     assert loaded[0].cluster.kind == raw["cluster"]["kind"]
@@ -200,12 +202,90 @@ def test_bad_config_fails_the_run_with_one_message_and_registers_nothing(run_pro
 
 
 def test_apps_whose_derived_object_names_clash_are_rejected() -> None:
+    environments = [{"name": name, "allowFromNamespaces": ["gateway"]} for name in ("test", "uat")]
     canary = rolling_app(name="shop", strategy={"type": "canary"})
     clash = rolling_app(name="shop-canary")
-    problems = problems_of({"apps": [canary, clash]})
+    problems = problems_of({"environments": environments, "apps": [canary, clash]})
     assert any(p.startswith("delivery-platform:apps[1].name:") and "'shop-canary'" in p for p in problems)
     elsewhere = rolling_app(name="shop-canary", environment="uat")
-    assert validate_stack_config({"apps": [canary, elsewhere]}).apps[1].name == "shop-canary"
+    assert validate_stack_config({"environments": environments, "apps": [canary, elsewhere]}).apps[1].name == (
+        "shop-canary"
+    )
+
+
+def test_the_prod_stack_without_its_registry_password_ends_in_the_config_error(run_program: ProgramRunner) -> None:
+    """Not a traceback from deep inside the Environment component: the one config
+    error, naming the command that fixes it, before anything is registered."""
+    from components.program import main
+
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program(main, stack_file_config("prod"), stack="prod")
+    message = str(caught.value)
+    assert message.startswith("invalid stack configuration (1 problem(s)):")
+    assert "delivery-platform:registry.passwordKey:" in message
+    assert "pulumi config set --secret registryPassword" in message
+    assert run_program.last_graph.resources == []
+    # Set, as a secret: the stack registers its pull secrets.
+    graph = run_program(main, stack_file_config("prod"), secrets={"registryPassword": "pw"}, stack="prod")
+    assert graph.of_type("kubernetes:core/v1:Secret")
+
+
+def canary_app(name: str, environment: str = "test", **strategy: Any) -> dict[str, Any]:
+    return rolling_app(name=name, environment=environment, strategy={"type": "canary"} | strategy)
+
+
+GKE_RANGES = ["35.191.0.0/16", "130.211.0.0/22"]
+
+
+@pytest.mark.parametrize(
+    ("environment", "admitted"),
+    [
+        pytest.param({}, False, id="default-deny"),
+        pytest.param({"allowFromNamespaces": ["gateway"]}, True, id="in-cluster-gateway-namespace"),
+        pytest.param({"allowFromNamespaces": ["monitoring"]}, False, id="another-namespace"),
+        pytest.param({"allowFromCidrs": GKE_RANGES}, True, id="gke-load-balancer-ranges"),
+        pytest.param({"allowFromCidrs": ["35.191.0.0/16"]}, False, id="health-checks-only-half"),
+        pytest.param({"allowFromCidrs": ["35.0.0.0/8", "130.211.0.0/16"]}, True, id="wider-ranges"),
+    ],
+)
+def test_a_routed_app_needs_an_environment_that_admits_its_gateway(environment: dict[str, Any], admitted: bool) -> None:
+    data = {"environments": [{"name": "test"} | environment], "apps": [canary_app("shop")]}
+    if admitted:
+        assert validate_stack_config(data).apps[0].name == "shop"
+    else:
+        (problem,) = problems_of(data)
+        assert problem.startswith("delivery-platform:apps[0].environment: environment 'test' denies ingress")
+
+
+def test_apps_cannot_claim_the_same_host_names_on_one_gateway() -> None:
+    environments = [{"name": "test", "allowFromNamespaces": ["gateway", "edge"]}]
+
+    def problems(*apps: dict[str, Any]) -> list[str]:
+        try:
+            validate_stack_config({"environments": environments, "apps": list(apps)})
+        except ConfigError as error:
+            return error.problems
+        return []
+
+    assert problems(canary_app("a"), canary_app("b")) == [
+        "delivery-platform:apps[1].strategy.hostnames: app 'a' already routes every host name (no hostnames) "
+        "on Gateway gateway/platform-gateway"
+    ]
+    assert problems(canary_app("a", hostnames=["a.example.com"]), canary_app("b", hostnames=["b.example.com"])) == []
+    (clash,) = problems(
+        canary_app("a", hostnames=["a.example.com", "x.example.com"]), canary_app("b", hostnames=["x.example.com"])
+    )
+    assert clash.startswith("delivery-platform:apps[1].strategy.hostnames: app 'a' already routes host name")
+    other_gateway = {"name": "edge-gateway", "namespace": "edge"}
+    assert problems(canary_app("a"), canary_app("b", gateway=other_gateway)) == []
+
+
+def test_a_cpu_limit_quota_needs_a_default_cpu_limit() -> None:
+    without = {"name": "test", "quota": {"limitsCpu": "16"}}
+    (problem,) = problems_of({"environments": [without]})
+    assert problem.startswith("delivery-platform:environments[0].quota.limitsCpu: a quota on limits.cpu rejects")
+    with_default = without | {"containerDefaults": {"limitCpu": "1"}}
+    assert validate_stack_config({"environments": [with_default]}).environments[0].quota.limits_cpu == "16"
 
 
 def test_a_hub_cannot_manage_an_undeclared_environment() -> None:

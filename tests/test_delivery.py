@@ -27,7 +27,8 @@ WORKLOAD_KINDS = (
 def base_config(**argocd: Any) -> dict[str, Any]:
     return {
         "cluster": {"kind": "render", "outputDir": "build/test-manifests"},
-        "environments": [{"name": "test"}, {"name": "prod"}],
+        # prod admits the Gateway its canary's HTTPRoute attaches to.
+        "environments": [{"name": "test"}, {"name": "prod", "allowFromNamespaces": ["gateway"]}],
         "jenkins": {"enabled": False},
         "argocd": {"chart": {"skip": True}, **argocd},
         "apps": [

@@ -7,6 +7,7 @@ import base64
 import json
 from typing import Any
 
+import pulumi
 import pytest
 
 from components.config import ConfigError, validate_stack_config
@@ -30,6 +31,7 @@ QUOTA = "kubernetes:core/v1:ResourceQuota"
 LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
 SECRET = "kubernetes:core/v1:Secret"
 SA_PATCH = "kubernetes:core/v1:ServiceAccountPatch"
+GKE = {"kind": "gke-autopilot", "project": "acme-prod", "location": "europe-west1", "name": "delivery"}
 ROLLING_APP = {"name": "web", "environment": "prod", "image": image("web", "1.0.0-b1"), "strategy": {"type": "rolling"}}
 
 
@@ -198,10 +200,49 @@ def test_no_pull_secret_when_the_registry_needs_none(run_program: ProgramRunner)
     assert env_one(graph, "prod", SA_PATCH).inputs["automountServiceAccountToken"] is False
 
 
-def test_missing_registry_password_names_the_config_secret(run_program: ProgramRunner) -> None:
+def test_missing_registry_password_is_the_config_error_naming_the_config_secret(run_program: ProgramRunner) -> None:
     config = stack(environments=[{"name": "prod"}], registry=REGISTRY | {"passwordKey": "artifactRegistryKey"})
-    with pytest.raises(Exception, match="artifactRegistryKey"):
+    with pytest.raises(pulumi.RunError) as caught:
         run_stack(run_program, config)
+    assert str(caught.value).splitlines()[1:] == [
+        "  - delivery-platform:registry.passwordKey: the registry pull secret needs the password in the config "
+        "secret 'artifactRegistryKey', which is not set: pulumi config set --secret artifactRegistryKey <password> "
+        "(or set registry.createPullSecret to false)"
+    ]
+    assert run_program.last_graph.resources == []
+    # A plain (not secret) value is not a password source either.
+    with pytest.raises(pulumi.RunError, match="'artifactRegistryKey', which is set in plain text: pulumi config set"):
+        run_stack(run_program, config | {"artifactRegistryKey": "in-plain-text"})
+
+
+METADATA_SERVER_EGRESS = [
+    {"to": [{"ipBlock": {"cidr": "169.254.169.254/32"}}], "ports": [{"protocol": "TCP", "port": 80}]},
+    {"to": [{"ipBlock": {"cidr": "169.254.169.252/32"}}], "ports": [{"protocol": "TCP", "port": 988}]},
+]
+
+
+@pytest.mark.parametrize(
+    ("cluster", "setting", "allowed"),
+    [
+        pytest.param(GKE, None, True, id="gke-default"),
+        pytest.param(GKE, False, False, id="gke-turned-off"),
+        pytest.param({"kind": "kubeconfig"}, None, False, id="other-cluster-default"),
+        pytest.param({"kind": "kubeconfig"}, True, True, id="other-cluster-turned-on"),
+    ],
+)
+def test_workload_identity_reaches_the_metadata_server_and_nothing_else_there(
+    run_program: ProgramRunner, cluster: dict[str, Any], setting: bool | None, allowed: bool
+) -> None:
+    env: dict[str, Any] = {"name": "prod"} if setting is None else {"name": "prod", "allowMetadataServer": setting}
+    graph = run_stack(run_program, stack(environments=[env], cluster=cluster))
+    found = policies(graph, "prod")
+    assert ("allow-metadata-server" in found) is allowed
+    if allowed:
+        policy = found["allow-metadata-server"]
+        assert policy["podSelector"] == {}
+        assert policy["policyTypes"] == ["Egress"]
+        # Those two addresses, each on its one port: never every port of the range.
+        assert policy["egress"] == METADATA_SERVER_EGRESS
 
 
 @pytest.mark.parametrize(

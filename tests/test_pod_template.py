@@ -4,6 +4,7 @@ Secrets, the app's own ServiceAccount, and the recommended labels."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -172,6 +173,59 @@ def test_labels_are_the_recommended_set_with_the_image_version(
     assert pod_labels(deployment)["app.kubernetes.io/component"]
     # The selector leaves the version out: it is immutable, the version is not.
     assert "app.kubernetes.io/version" not in deployment.input("spec.selector.matchLabels")
+
+
+# A Kubernetes label value, from the API's validation (apimachinery IsValidLabelValue).
+LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "1.0.0-",  # ends with '-'
+        "_rc1",  # starts with '_'
+        "1." + "a" * 60 + ".rc1-b7",  # cut at 63 characters, it would end with '.'
+        "3.0.0-" + "a" * 56 + "-b12345",  # cut at 63, it would end with '-'
+        "v2__",
+    ],
+)
+def test_the_version_label_is_a_valid_label_value_for_any_tag(run_program: ProgramRunner, tag: str) -> None:
+    """Registry tags allow what label values do not (a leading '_', a trailing '-' or
+    '.', 128 characters): the label is still one the API server accepts, and as much
+    of the tag as fits."""
+    deployment = obj(run_stack(run_program, stack(app_of("rolling", image=image("pay", tag)))), DEPLOYMENT, "pay")
+    version = pod_labels(deployment)["app.kubernetes.io/version"]
+    assert LABEL_VALUE.fullmatch(version), version
+    assert 0 < len(version) <= 63
+    assert version in tag
+    assert deployment.input("metadata.labels")["app.kubernetes.io/version"] == version
+
+
+def test_a_tag_without_a_letter_or_digit_is_rejected() -> None:
+    with pytest.raises(ConfigError) as caught:
+        validate_stack_config(stack(app_of("rolling", image=image("pay", "_._"))))
+    assert caught.value.problems == [
+        "delivery-platform:apps[0].image: 'registry.example.com/shop/pay:_._' has a tag without a letter or digit; "
+        "it cannot label the pods' version"
+    ]
+
+
+def test_serving_pods_spread_over_zones_and_nodes_with_their_own_revision(
+    run_program: ProgramRunner, strategy: str
+) -> None:
+    graph = run_stack(run_program, stack(app_of(strategy, replicas=4)))
+    for deployment in ours(graph, DEPLOYMENT):
+        constraints = deployment.input("spec.template.spec.topologySpreadConstraints")
+        assert {c["topologyKey"] for c in constraints} == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+        for constraint in constraints:
+            # Over exactly this Deployment's pods, one revision at a time.
+            assert constraint["labelSelector"]["matchLabels"] == deployment.input("spec.selector.matchLabels")
+            assert constraint["matchLabelKeys"] == ["pod-template-hash"]
+            assert constraint["maxSkew"] == 1
+            # Soft: a small or single-zone cluster still schedules every pod.
+            assert constraint["whenUnsatisfiable"] == "ScheduleAnyway"
+    for job in ours(graph, JOB):
+        assert "topologySpreadConstraints" not in job.input("spec.template.spec")
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ config:
     outputDir: build/manifests
   delivery-platform:environments:
     - name: test
+      allowFromNamespaces: [gateway]
   delivery-platform:jenkins:
     enabled: false
   delivery-platform:argocd:

@@ -6,11 +6,15 @@ Kubernetes provider."""
 from __future__ import annotations
 
 import asyncio
+import re
+from typing import Any
 
+import jsonpath_rfc9535
 import pulumi
 import pytest
 
 from components.config import validate_stack_config
+from components.workloads.rollout import ROLLED_OUT
 from tests.conftest import ProgramRunner, stack_file_config
 from tests.graph import Graph
 from tests.workload_graph import (
@@ -25,12 +29,7 @@ from tests.workload_graph import (
     selects,
 )
 
-COMPONENTS = {
-    "recreate": "delivery-platform:workloads:RecreateApp",
-    "rolling": "delivery-platform:workloads:RollingApp",
-    "blue-green": "delivery-platform:workloads:BlueGreenApp",
-    "canary": "delivery-platform:workloads:CanaryApp",
-}
+COMPONENT = "delivery-platform:workloads:AppWorkload"
 CLUSTER_SCOPED = {"kubernetes:core/v1:Namespace"}
 
 
@@ -82,12 +81,12 @@ def test_deployments_select_their_own_pods_and_no_one_elses(stack_graph: tuple[s
             assert overlaps == (other is deployment), (deployment.name, other.name)
 
 
-def test_one_component_per_app_of_its_strategy_under_the_platform(stack_graph: tuple[str, Graph]) -> None:
+def test_one_component_per_app_under_the_platform(stack_graph: tuple[str, Graph]) -> None:
     name, graph = stack_graph
     config = validate_stack_config(stack_file_config(name))
     platform = graph.one("delivery-platform:platform:Platform")
     for app in config.apps:
-        component = graph.one(COMPONENTS[app.strategy.type], f"{name}-{app.environment}-{app.name}")
+        component = graph.one(COMPONENT, f"{name}-{app.environment}-{app.name}")
         assert component.parent == platform.urn
         children = graph.children(component)
         assert children
@@ -123,25 +122,85 @@ def test_every_app_container_is_pinned_and_pulled_if_not_present(stack_graph: tu
         assert ":" in main["image"].rsplit("/", 1)[-1] or "@sha256:" in main["image"]
 
 
-def test_every_deployment_is_awaited_by_one_condition_on_its_live_replica_count(stack_graph: tuple[str, Graph]) -> None:
-    """What depends on a Deployment (a Blue/Green selector switch, a canary route, a
-    migration Job) must not start while old pods still serve, and pulumi-kubernetes' own
-    Deployment await can take a stale status for a finished rollout. Its replacement
-    compares the status with the live spec.replicas, so one condition serves every
-    Deployment, whoever sets the count (the stack, an autoscaler, the Recreate patch),
-    and a replica change does not change it (no extra diff in previews)."""
+def test_every_deployment_is_awaited_by_the_one_rollout_condition(stack_graph: tuple[str, Graph]) -> None:
+    """One condition serves every Deployment, whoever sets the count (the stack, an
+    autoscaler, the Recreate scale-back): it compares the status with the live
+    spec.replicas, so a count change does not change it (no extra diff in previews)."""
     _, graph = stack_graph
     deployments = ours(graph, DEPLOYMENT)
-    conditions = {d.input("metadata.annotations").get("pulumi.com/waitFor") for d in deployments}
     assert len(deployments) > 1
-    (condition,) = conditions
+    assert {d.input("metadata.annotations").get("pulumi.com/waitFor") for d in deployments} == {ROLLED_OUT}
+
+
+def provider_condition_holds(condition: str, deployment: dict[str, Any]) -> bool:
+    """What pulumi-kubernetes 4.25 does with a `pulumi.com/waitFor` JSONPath condition
+    (provider/pkg/jsonpath and await/condition/jsonpath.go): strip `jsonpath=`, split
+    the rest on a lone `=` (path=value; `==` survives), take the expression between
+    braces, prefix `$`, select with an RFC 9535 implementation (theory/jsonpath there,
+    jsonpath-rfc9535 here) and call it satisfied when anything is selected - but only
+    once status.observedGeneration has caught up with metadata.generation."""
     assert condition.startswith("jsonpath=")
-    for status_field in (
-        "observedGeneration",
-        "updatedReplicas",
-        "availableReplicas",
-        "replicas",
-        "terminatingReplicas",
-    ):
-        assert f"@.{status_field}" in condition
-    assert "$.spec.replicas" in condition
+    path, *value = condition.removeprefix("jsonpath=").replace("==", "\0").split("=")
+    assert value == [], "a lone '=' (as in <=, >=, !=) would make the provider compare with a value"
+    (expression,) = re.fullmatch(r"\{\s*(.*?)\s*\}", path.replace("\0", "==")).groups()  # type: ignore[union-attr]
+    status = deployment.get("status", {})
+    if status.get("observedGeneration", 0) < deployment["metadata"]["generation"] and "observedGeneration" in status:
+        return False
+    return bool(jsonpath_rfc9535.find(expression, deployment).values())
+
+
+def deployment_with(wanted: int, generation: int = 7, **status: int) -> dict[str, Any]:
+    """A Deployment as the API server returns it: spec.replicas `wanted`, and a status
+    that, like the server's, leaves zero counts out."""
+    return {"metadata": {"generation": generation}, "spec": {"replicas": wanted}, "status": status}
+
+
+ROLLOUT_SAMPLES = [
+    pytest.param(
+        deployment_with(3, observedGeneration=7, replicas=3, updatedReplicas=3, availableReplicas=3, readyReplicas=3),
+        True,
+        id="rolled-out",
+    ),
+    pytest.param(
+        deployment_with(3, observedGeneration=6, replicas=3, updatedReplicas=3, availableReplicas=3),
+        False,
+        id="status-of-the-previous-generation",
+    ),
+    pytest.param(deployment_with(3, replicas=3, updatedReplicas=3, availableReplicas=3), False, id="never-observed"),
+    pytest.param(
+        deployment_with(3, observedGeneration=7, replicas=3, updatedReplicas=2, availableReplicas=3),
+        False,
+        id="an-old-pod-left",
+    ),
+    pytest.param(
+        deployment_with(3, observedGeneration=7, replicas=3, updatedReplicas=3, availableReplicas=2),
+        False,
+        id="a-new-pod-not-available",
+    ),
+    pytest.param(
+        deployment_with(3, observedGeneration=7, replicas=4, updatedReplicas=3, availableReplicas=3),
+        False,
+        id="surge-pod-still-running",
+    ),
+    pytest.param(
+        deployment_with(5, observedGeneration=7, replicas=3, updatedReplicas=3, availableReplicas=3),
+        False,
+        id="autoscaler-raised-the-live-count",
+    ),
+    pytest.param(deployment_with(3, observedGeneration=7), False, id="no-pod-yet"),
+    pytest.param(deployment_with(0, observedGeneration=7, terminatingReplicas=0), True, id="at-zero"),
+    pytest.param(deployment_with(0, observedGeneration=7), True, id="at-zero-cluster-without-terminating-count"),
+    pytest.param(deployment_with(0, observedGeneration=7, terminatingReplicas=2), False, id="at-zero-pods-terminating"),
+    pytest.param(
+        deployment_with(0, observedGeneration=7, replicas=1, availableReplicas=1), False, id="at-zero-pod-still-running"
+    ),
+]
+
+
+@pytest.mark.parametrize(("deployment", "rolled_out"), ROLLOUT_SAMPLES)
+def test_the_rollout_condition_holds_exactly_for_a_finished_rollout(
+    deployment: dict[str, Any], rolled_out: bool
+) -> None:
+    """Evaluated, not substring-matched: turning an `&&` into `||`, `== 0` into `>= 0`,
+    or dropping a clause makes one of these samples come out the other way."""
+    assert provider_condition_holds(ROLLED_OUT, deployment) is rolled_out

@@ -36,10 +36,18 @@ def image(repository: str, tag: str) -> str:
     return f"registry.example.com/shop/{repository}:{tag}"
 
 
+# The namespace of the Gateway canary routes attach to by default (GatewayRef).
+GATEWAY_NAMESPACE = "gateway"
+
+
 def stack(*apps: dict[str, Any], cluster: dict[str, Any] = LIVE, **extra: Any) -> dict[str, Any]:
     """A stack config with the given apps, only the environments they use (unless
-    given), and CI/CD switched off: those components have tests of their own."""
-    environments = [{"name": name} for name in sorted({app["environment"] for app in apps} or {"test"})]
+    given; they admit the default Gateway's namespace), and CI/CD switched off: those
+    components have tests of their own."""
+    environments = [
+        {"name": name, "allowFromNamespaces": [GATEWAY_NAMESPACE]}
+        for name in sorted({app["environment"] for app in apps} or {"test"})
+    ]
     return {
         "cluster": cluster,
         "environments": environments,
@@ -103,6 +111,11 @@ def selected_deployments(graph: Graph, service: Registered) -> list[Registered]:
 
 def depends_on(resource: Registered, dependency: Registered) -> bool:
     return dependency.urn in resource.depends_on
+
+
+def annotations_of(resource: Registered) -> dict[str, str]:
+    found: dict[str, str] = resource.inputs["metadata"].get("annotations", {})
+    return found
 
 
 def unwrap_secret(value: Any) -> tuple[bool, Any]:

@@ -81,15 +81,14 @@ def sync_policy(config: ArgoCDConfig) -> dict[str, Any]:
 
 def application_spec(config: ArgoCDConfig, app: AppConfig, server: str) -> dict[str, Any]:
     release = config.release_repo
+    # Plain manifests, rendered by the app's strategy component (python -m
+    # components.release): nothing for Argo CD to template.
     source: dict[str, Any] = {
         "repoURL": release.url,
         "targetRevision": release.revision,
         "path": release.app_path(app.environment, app.name),
+        "directory": {"recurse": False},
     }
-    if release.kind == "helm":
-        source["helm"] = {"releaseName": app.name, "valueFiles": ["values.yaml"]}
-    else:
-        source["kustomize"] = {"commonLabels": {ENVIRONMENT_LABEL: app.environment}}
     return {
         "project": app.environment,
         "source": source,

@@ -35,6 +35,8 @@ MUTABLE_TAGS = frozenset(
 )
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# A Kubernetes label value has at most this many characters.
+LABEL_VALUE_MAX = 63
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _IMAGE_REF = re.compile(
     rf"^(?P<repository>(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
@@ -99,9 +101,13 @@ class ImageRef:
 
     @property
     def version(self) -> str:
-        """The value for the `app.kubernetes.io/version` label (at most 63 chars)."""
+        """The value for the `app.kubernetes.io/version` label. A tag may be longer than
+        a label value and may start or end with `_`, `.` or `-`, which a label value may
+        not: it is cut to 63 characters and trimmed to its first and last alphanumeric
+        (`1.0.0-` -> `1.0.0`, `_rc1` -> `rc1`). A tag with no letter or digit is
+        rejected by parse_image."""
         if self.tag:
-            return self.tag[:63]
+            return _label_value(self.tag)
         assert self.digest is not None
         return self.digest.removeprefix("sha256:")[:12]
 
@@ -112,6 +118,10 @@ class ImageRef:
         if self.digest:
             ref += f"@{self.digest}"
         return ref
+
+
+def _label_value(text: str) -> str:
+    return text[:LABEL_VALUE_MAX].strip("-_.")
 
 
 def parse_image(value: str) -> ImageRef:
@@ -128,6 +138,8 @@ def parse_image(value: str) -> ImageRef:
             f"{value!r} uses the mutable tag {tag!r}; re-pushing it does not roll pods. "
             "Use a unique tag per build or a sha256 digest"
         )
+    if tag and not _label_value(tag):
+        raise ValueError(f"{value!r} has a tag without a letter or digit; it cannot label the pods' version")
     return ImageRef(repository=match["repository"], tag=tag, digest=digest)
 
 

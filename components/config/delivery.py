@@ -76,7 +76,11 @@ class ReleaseRepo(ConfigModel):
     that Argo CD syncs and Jenkins commits new image references to. Each app's files
     live under `path` with {environment} and {app} filled in."""
 
-    url: str = Field(default="https://git.example.com/platform/releases.git", pattern=r"^(https://|ssh://|git@)")
+    # Plain http only on the loopback address (a local mirror, the e2e tests' server).
+    url: str = Field(
+        default="https://git.example.com/platform/releases.git",
+        pattern=r"^(https://|ssh://|git@|http://(127\.0\.0\.1|localhost)(:[0-9]+)?/)",
+    )
     revision: str = Field(default="main", min_length=1)  # the branch Argo CD tracks and Jenkins pushes to
     path: str = "{environment}/{app}"
     kind: Literal["helm", "kustomize"] = "helm"
@@ -296,9 +300,19 @@ class ArgoCDConfig(ConfigModel):
     # Where the server, repo-server and controllers may connect beyond the cluster (API
     # servers, Git), on HTTPS and SSH only; see jenkins.egressCidrs.
     egress_cidrs: list[Cidr] = Field(default_factory=lambda: ["0.0.0.0/0"], min_length=1)
-    # With the resources finalizer, deleting an Application deletes the app's
-    # workloads too; off so that removing Argo CD never takes the apps down with it.
-    cascade_delete: bool = False
+    # With the resources finalizer, deleting an Application (an app taken out of the
+    # config, or moved to Pulumi delivery) deletes the objects Argo CD synced for it, so
+    # nothing is left running without an owner. Argo CD itself cannot be switched off
+    # while GitOps apps remain (a config error), so it never takes the apps down with it.
+    cascade_delete: bool = True
+    # The image of the sync hooks that stop a Recreate app before its migration
+    # (GitOps delivery): kubectl, no shell needed. Keep its minor within one of the
+    # cluster's; mirror it for air-gapped clusters.
+    release_hook_image: PinnedImage = "registry.k8s.io/kubectl:v1.34.2"
+    # Where those hooks reach the Kubernetes API from inside the cluster, for their
+    # egress NetworkPolicy: on GKE the stack knows (the control plane's private
+    # endpoint); on other clusters, the addresses behind the `kubernetes` Service.
+    release_hook_api_server_cidrs: list[Cidr] = Field(default_factory=list)
     # admin.passwordMtime: sessions issued before it are invalid. Rotating the admin
     # password: set a new secret and move this forward; keep it fixed otherwise, as a
     # moving value would log everyone out on every `pulumi up`.

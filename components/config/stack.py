@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
@@ -9,9 +10,17 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 
 from .base import ConfigModel, CrossFieldError, FieldProblem, check
-from .cluster import ClusterConfig, GkeAutopilotConfig, GkeStandardConfig, RenderCluster
+from .cluster import ClusterConfig, GkeAutopilotConfig, GkeStandardConfig, KubeconfigCluster, RenderCluster
 from .delivery import ArgoCDConfig, JenkinsConfig
-from .workloads import AppConfig, BlueGreenStrategy, CanaryStrategy, EnvironmentConfig, RegistryConfig
+from .workloads import (
+    GKE_GATEWAY_SOURCE_RANGES,
+    AppConfig,
+    BlueGreenStrategy,
+    CanaryStrategy,
+    EnvironmentConfig,
+    RecreateStrategy,
+    RegistryConfig,
+)
 
 PROJECT = "delivery-platform"
 # Shortest admin or service password accepted from the stack's secrets: the bcrypt hash
@@ -40,6 +49,8 @@ class StackConfig(ConfigModel):
         env_names = [env.name for env in self.environments]
         problems = reference_problems(env_names, [(app.name, app.environment) for app in self.apps])
         problems += _object_name_clashes(self.apps)
+        problems += _gateway_admission(self.environments, self.apps)
+        problems += _route_clashes(self.apps)
         problems += _delivery_owner_problems(self)
         problems += [
             FieldProblem(
@@ -66,12 +77,38 @@ class StackConfig(ConfigModel):
         """Allowed but risky settings, reported at load time."""
         cluster = self.cluster
         found = cluster.warnings() if isinstance(cluster, GkeStandardConfig | GkeAutopilotConfig) else []
+        found += [
+            f"apps[{i}].strategy.idleReplicas is 0: the colour a switch leaves idle is scaled down in the same "
+            "`pulumi up`, so rolling back means waiting for cold pods; set it once the new colour has proven "
+            "itself and remove it before the next switch"
+            for i, app in enumerate(self.apps)
+            if isinstance(app.strategy, BlueGreenStrategy) and app.strategy.idle_replicas == 0
+        ]
         if isinstance(cluster, GkeAutopilotConfig) and self.jenkins.enabled and self.jenkins.builder != "kaniko":
             found.append(
                 f"jenkins.builder {self.jenkins.builder} needs Unconfined seccomp and AppArmor, which Autopilot "
                 "refuses: build pods will not start (use kaniko on Autopilot, or build on a Standard cluster)"
             )
+        if (
+            self.release_hook_apps()
+            and isinstance(cluster, KubeconfigCluster)
+            and not self.argocd.release_hook_api_server_cidrs
+        ):
+            found.append(
+                "argocd.releaseHookApiServerCidrs is empty: the sync hooks that stop "
+                f"{', '.join(app.name for app in self.release_hook_apps())} before a migration cannot reach the "
+                "Kubernetes API through the namespace's default-deny egress; set the addresses behind the "
+                "`kubernetes` Service"
+            )
         return found
+
+    def release_hook_apps(self) -> list[AppConfig]:
+        """GitOps apps whose release runs sync hooks (Recreate with a migration)."""
+        return [
+            app
+            for app in self.apps
+            if app.delivery == "gitops" and isinstance(app.strategy, RecreateStrategy) and app.strategy.migration
+        ]
 
 
 def _delivery_owner_problems(config: StackConfig) -> list[FieldProblem]:
@@ -121,6 +158,63 @@ def _object_name_clashes(apps: list[AppConfig]) -> list[FieldProblem]:
                 problems.append(
                     FieldProblem(
                         f"apps[{i}].name", f"app {app.name!r} and app {other!r} both create objects named {name!r}"
+                    )
+                )
+    return problems
+
+
+def _admits_gateway(env: EnvironmentConfig, gateway_namespace: str) -> bool:
+    """Whether the default-deny namespace lets a Gateway's traffic in: from the pods of
+    an in-cluster gateway's namespace, or from the ranges GKE's load balancers use."""
+    if gateway_namespace in env.allow_from_namespaces:
+        return True
+    allowed = [ipaddress.ip_network(cidr) for cidr in env.allow_from_cidrs]
+    return all(
+        any(ipaddress.ip_network(source).subnet_of(network) for network in allowed)  # type: ignore[arg-type]
+        for source in GKE_GATEWAY_SOURCE_RANGES
+    )
+
+
+def _gateway_admission(environments: list[EnvironmentConfig], apps: list[AppConfig]) -> list[FieldProblem]:
+    """An HTTPRoute attached to a Gateway serves nothing unless the app's namespace,
+    which denies all ingress by default, admits that Gateway's traffic."""
+    by_name = {env.name: env for env in environments}
+    problems = []
+    for i, app in enumerate(apps):
+        strategy, env = app.strategy, by_name.get(app.environment)
+        if not isinstance(strategy, CanaryStrategy) or strategy.router != "gateway-api" or env is None:
+            continue
+        if not _admits_gateway(env, strategy.gateway.namespace):
+            problems.append(
+                FieldProblem(
+                    f"apps[{i}].environment",
+                    f"environment {env.name!r} denies ingress by default and admits neither the Gateway's namespace "
+                    f"{strategy.gateway.namespace!r} (allowFromNamespaces, for an in-cluster gateway) nor GKE's "
+                    f"load balancer ranges {list(GKE_GATEWAY_SOURCE_RANGES)} (allowFromCidrs, for gke-l7-* classes; "
+                    "regional classes also need the proxy-only subnet): the route would serve nothing",
+                )
+            )
+    return problems
+
+
+def _route_clashes(apps: list[AppConfig]) -> list[FieldProblem]:
+    """Two HTTPRoutes on one Gateway listener that match the same host name (or both
+    every host name) and the same paths conflict: the Gateway serves only one of them."""
+    claimed: dict[tuple[str, str, str | None, str], str] = {}
+    problems = []
+    for i, app in enumerate(apps):
+        strategy = app.strategy
+        if not isinstance(strategy, CanaryStrategy) or strategy.router != "gateway-api":
+            continue
+        gateway = strategy.gateway
+        for host in strategy.hostnames or ["*"]:
+            owner = claimed.setdefault((gateway.namespace, gateway.name, gateway.section_name, host), app.name)
+            if owner != app.name:
+                what = f"host name {host!r}" if host != "*" else "every host name (no hostnames)"
+                problems.append(
+                    FieldProblem(
+                        f"apps[{i}].strategy.hostnames",
+                        f"app {owner!r} already routes {what} on Gateway {gateway.namespace}/{gateway.name}",
                     )
                 )
     return problems
@@ -309,9 +403,26 @@ def load_stack_config(raw: Mapping[str, str], secret_keys: Collection[str] = ())
         for key, value in raw.items()
         if key.startswith(prefix) and key not in secret_keys
     }
+    # The password named by registry.passwordKey is no setting of its own: set as a
+    # secret it never reaches this dict; set in plain text it is reported as that, not
+    # as an unknown key. The same holds for the passwords Jenkins and Argo CD need.
+    raw_registry = data.get("registry")
+    password_key = RegistryConfig.model_fields["password_key"].default
+    if isinstance(raw_registry, Mapping) and isinstance(raw_registry.get("passwordKey"), str):
+        password_key = raw_registry["passwordKey"]
+    in_plain_text = data.pop(password_key, None) is not None
     plain_keys = {key for key in _password_key_names(data) if key in data}
     config = validate_stack_config({key: value for key, value in data.items() if key not in plain_keys})
-    problems = _secret_problems(config, raw, plain_keys)
+    problems = []
+    registry = config.registry
+    if registry is not None and registry.create_pull_secret and f"{prefix}{registry.password_key}" not in secret_keys:
+        how = "which is set in plain text" if in_plain_text else "which is not set"
+        problems.append(
+            f"{PROJECT}:registry.passwordKey: the registry pull secret needs the password in the config secret "
+            f"{registry.password_key!r}, {how}: pulumi config set --secret {registry.password_key} "
+            "<password> (or set registry.createPullSecret to false)"
+        )
+    problems += _secret_problems(config, raw, plain_keys)
     if problems:
         raise ConfigError(problems)
     return config

@@ -3,7 +3,6 @@ their deployment strategy. A strategy is a value object: its type picks the fiel
 
 from __future__ import annotations
 
-import math
 import re
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -119,6 +118,16 @@ class ContainerDefaults(ConfigModel):
 # the GKE metadata server that answers DNS for Cloud DNS: neither is a pod, so only an
 # ipBlock lets pods in a default-deny namespace reach them.
 GKE_DNS_RESOLVERS = ("169.254.20.10/32", "169.254.169.254/32")
+# Where pods get their Workload Identity tokens: the metadata address on port 80, served
+# on GKE Dataplane V2 nodes by the GKE metadata server at 169.254.169.252:988 (GKE's
+# Workload Identity documentation, as read in 2026). Nothing else on those addresses is
+# opened.
+GKE_METADATA_SERVER = (("169.254.169.254/32", 80), ("169.254.169.252/32", 988))
+
+
+# Where a GKE Gateway's load balancer reaches pods from: Google Front Ends and health
+# checks (every gke-l7-* class; regional classes also use the VPC's proxy-only subnet).
+GKE_GATEWAY_SOURCE_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 
 
 class EnvironmentConfig(ConfigModel):
@@ -147,6 +156,25 @@ class EnvironmentConfig(ConfigModel):
     # DNS servers outside the pod network (see GKE_DNS_RESOLVERS); kube-dns pods are
     # always allowed.
     dns_resolver_cidrs: list[Cidr] = Field(default_factory=lambda: list(GKE_DNS_RESOLVERS))
+    # Egress to the GKE metadata server (GKE_METADATA_SERVER: those addresses and ports
+    # only), which Workload Identity needs. null: allowed on the GKE clusters this stack
+    # creates, not elsewhere (on other clouds the address is their instance metadata).
+    allow_metadata_server: bool | None = None
+
+    @model_validator(mode="after")
+    def _quota_and_defaults(self) -> EnvironmentConfig:
+        check(
+            [
+                FieldProblem(
+                    "quota.limitsCpu",
+                    "a quota on limits.cpu rejects every pod without a CPU limit: "
+                    "set containerDefaults.limitCpu too (the LimitRange then gives one to containers without)",
+                )
+            ]
+            if self.quota.limits_cpu is not None and self.container_defaults.limit_cpu is None
+            else []
+        )
+        return self
 
 
 class RegistryConfig(ConfigModel):
@@ -227,10 +255,19 @@ class RollingStrategy(ConfigModel):
     # Seconds a new pod must stay Ready before it counts as available and the rollout
     # moves on; catches pods that pass one readiness check and then crash.
     min_ready_seconds: int = Field(default=0, ge=0)
-    # PodDisruptionBudget; None disables it.
-    min_available: IntOrPercent | None = 1
     # HorizontalPodAutoscaler; it then owns the replica count (leave apps[].replicas unset).
+    # Switching it on or off is one config change (README, "Lifecycle operations").
     autoscaling: Autoscaling | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_budget(cls, data: object) -> object:
+        if isinstance(data, dict) and ("minAvailable" in data or "min_available" in data):
+            raise ValueError(
+                "strategy.minAvailable is gone: every strategy now gets a PodDisruptionBudget per Deployment "
+                "of 2+ replicas, set by apps[].maxUnavailable"
+            )
+        return data
 
     @model_validator(mode="after")
     def _progress(self) -> RollingStrategy:
@@ -302,6 +339,9 @@ class CanaryStrategy(ConfigModel):
     gateway: GatewayRef = Field(default_factory=GatewayRef)
     ingress_class_name: str = "nginx"  # router ingress-nginx only
     hostnames: list[Hostname] = Field(default_factory=list, max_length=16)
+    # The fewest canary pods; the canary runs at least its share of apps[].replicas
+    # (weight 25 of 4 replicas: 1 pod, weight 100: 4), so a promoted canary carries
+    # what the stable track did.
     canary_replicas: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
@@ -357,6 +397,10 @@ class AppConfig(ConfigModel):
     # The stable image; blue-green apps set one image per colour instead.
     image: PinnedImage | None = None
     replicas: int = Field(default=2, ge=0, le=1000)
+    # PodDisruptionBudget of every Deployment of the app that runs 2 or more pods (both
+    # colours, the stable and canary tracks): pods a node drain may evict at once.
+    # null: no budget.
+    max_unavailable: IntOrPercent | None = 1
     port: int = Field(default=8080, ge=1, le=65535)  # the container's HTTP port
     service_port: int = Field(default=80, ge=1, le=65535)
     strategy: Strategy
@@ -387,8 +431,15 @@ class AppConfig(ConfigModel):
                 )
         elif self.image is None:
             problems.append(FieldProblem("image", f"is required for strategy {strategy.type}"))
-        if isinstance(strategy, RollingStrategy):
-            problems += _rolling_problems(strategy, self.replicas, replicas_set="replicas" in self.model_fields_set)
+        autoscaled = isinstance(strategy, RollingStrategy) and strategy.autoscaling is not None
+        if autoscaled and "replicas" in self.model_fields_set:
+            problems.append(
+                FieldProblem("replicas", "remove it: with strategy.autoscaling the HorizontalPodAutoscaler owns it")
+            )
+        if self.max_unavailable is not None and is_zero(self.max_unavailable):
+            problems.append(
+                FieldProblem("maxUnavailable", "0 allows no voluntary eviction: node drains and upgrades block")
+            )
         if self.pre_stop_sleep_seconds >= self.termination_grace_period_seconds:
             problems.append(
                 FieldProblem(
@@ -399,28 +450,6 @@ class AppConfig(ConfigModel):
             )
         check(problems)
         return self
-
-
-def _rolling_problems(strategy: RollingStrategy, replicas: int, replicas_set: bool) -> list[FieldProblem]:
-    problems = []
-    if strategy.autoscaling is not None:
-        replicas = strategy.autoscaling.min_replicas
-        if replicas_set:
-            problems.append(
-                FieldProblem("replicas", "remove it: with strategy.autoscaling the HorizontalPodAutoscaler owns it")
-            )
-    budget = strategy.min_available
-    if budget is not None and replicas > 0:
-        # The disruption controller rounds a percentage of pods up.
-        required = budget if isinstance(budget, int) else math.ceil(int(budget[:-1]) * replicas / 100)
-        if required >= replicas:
-            problems.append(
-                FieldProblem(
-                    "strategy.minAvailable",
-                    f"{budget} with {replicas} replica(s) allows no voluntary eviction: node drains and upgrades block",
-                )
-            )
-    return problems
 
 
 def next_image_key(app: AppConfig) -> str:

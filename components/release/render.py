@@ -75,17 +75,18 @@ def _program(config: StackConfig, apps: Sequence[AppConfig], scratch: Path, stac
         import pulumi
         import pulumi_kubernetes as k8s
 
-        from ..workloads import deploy_app
+        from ..workloads import AppWorkload, ReleaseHooks, release_hook_account
 
         for app in apps:
             name = f"{stack}-{app.environment}-{app.name}"
             provider = k8s.Provider(f"{name}-render", render_yaml_to_directory=str(scratch / app_path(config, app)))
-            deploy_app(
+            AppWorkload(
                 name,
                 app,
                 namespace=app.environment,
                 pull_secret=_pull_secret(config),
-                ordered_rollout=False,
+                ordering="argocd",
+                release_hooks=ReleaseHooks(config.argocd.release_hook_image, release_hook_account(app)),
                 opts=pulumi.ResourceOptions(provider=provider),
             )
 

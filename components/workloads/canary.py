@@ -9,10 +9,11 @@ Objects: the stable Deployment and Service `{app}`, the canary Deployment and Se
   or the cookie to the canary; the catch-all rule splits the rest with backendRef
   weights `100 - weight` (stable) and `weight` (canary). The Gateway (owned by the
   platform team) must admit routes from the app's namespace (listener
-  allowedRoutes). On GKE the Gateway's gatewayClassName picks the load balancer:
-  gke-l7-global-external-managed (global external Application LB),
-  gke-l7-regional-external-managed (regional external), gke-l7-rilb (regional
-  internal), gke-l7-gxlb (classic global external). Header matches of type
+  allowedRoutes), and the namespace must admit the Gateway's traffic (a config rule
+  checks allowFromNamespaces / allowFromCidrs). On GKE the Gateway's gatewayClassName
+  picks the load balancer: gke-l7-global-external-managed (global external
+  Application LB), gke-l7-regional-external-managed (regional external), gke-l7-rilb
+  (regional internal), gke-l7-gxlb (classic global external). Header matches of type
   RegularExpression, which the cookie rule uses, are implementation-specific in the
   Gateway API: check the gateway implementation supports them.
 - router `ingress-nginx` (legacy): a stable Ingress and a canary Ingress carrying
@@ -24,14 +25,24 @@ A/B tests and user- or language-based routing are the same match rules: send the
 cohort's header (e.g. `x-ab-group: b`, `accept-language` by regular expression) or
 cookie to the canary, with or without a weight.
 
-The route depends on both Deployments, which pulumi-kubernetes awaits until Ready, so
-traffic never shifts to pods that cannot serve yet (a cold canary is warmed up by the
-match rules or a small first step). Promotion: set `image` to the canary image and
-`weight` to 0 - the stable Deployment rolls to it - then remove `canaryImage`.
+Waves:
+0. Both Deployments, each sized for its share (the canary runs at least
+   `weight`% of apps[].replicas, so at 100 it carries what the stable track did) and
+   carrying the traffic it is about to get (weight and a digest of the match rules):
+   a weight step or a rule change alone makes Pulumi await both tracks' health.
+1. Their Services.
+2. The route (or Ingresses), which moves the traffic.
+
+Promotion: step `weight` up to 100, then set `image` to the canary image and `weight`
+to 0 - the stable Deployment rolls to it before the route moves traffic back - then
+remove `canaryImage`: the route drops the canary before its Deployment is deleted.
 Rollback: `weight: 0` (match rules still reach the canary) or remove `canaryImage`."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import re
 from typing import Any
 
@@ -39,11 +50,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..config import AppConfig, CanaryStrategy, parse_image
-from .base import ZERO_DOWNTIME_ROLLOUT, AppWorkload, expect_strategy
+from .builder import Builder, object_name
 from .pod import CANARY, HTTP_PORT, STABLE, app_labels, name_of
+from .rollout import ZERO_DOWNTIME_ROLLOUT
 
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 NGINX_ANNOTATION = "nginx.ingress.kubernetes.io"
+# The routing moves traffic only once both tracks (wave 0) and their Services (wave 1)
+# are in place and healthy.
+ROUTE_WAVE = 2
 # The value a canary cookie must have, as ingress-nginx's canary-by-cookie defines it.
 COOKIE_ALWAYS = "always"
 
@@ -53,8 +68,19 @@ def backend_weights(weight: int) -> tuple[int, int]:
     return 100 - weight, weight
 
 
+def canary_replicas(app: AppConfig, strategy: CanaryStrategy) -> int:
+    """At least the canary's share of the app's replicas, and at least canaryReplicas."""
+    return max(strategy.canary_replicas, math.ceil(app.replicas * strategy.weight / 100))
+
+
+def match_rules_digest(strategy: CanaryStrategy) -> str:
+    """Stands for the match rules in the canary's traffic annotation: new rules, new digest."""
+    rules = strategy.match.model_dump(mode="json", by_alias=True)
+    return hashlib.sha256(json.dumps(rules, sort_keys=True).encode()).hexdigest()[:10]
+
+
 def _object_names(app: AppConfig) -> tuple[str, str]:
-    return app.name, f"{app.name}-canary"
+    return object_name(app, STABLE), object_name(app, CANARY)
 
 
 def http_route_spec(app: AppConfig, strategy: CanaryStrategy) -> dict[str, Any]:
@@ -121,112 +147,75 @@ def nginx_canary_annotations(strategy: CanaryStrategy) -> dict[str, str]:
     return annotations
 
 
-class CanaryApp(AppWorkload):
-    """Stable and canary Deployments and Services, routed by an HTTPRoute (or, legacy,
-    a pair of ingress-nginx Ingresses)."""
+def deploy_canary(build: Builder, strategy: CanaryStrategy) -> tuple[k8s.core.v1.Service, dict[str, Any]]:
+    app = build.app
+    assert app.image is not None  # AppConfig requires it for this strategy
+    stable_name, canary_name = _object_names(app)
+    running_canary = strategy.canary_image is not None
+    stable_weight, canary_weight = backend_weights(strategy.weight if running_canary else 0)
 
-    canary_service_name: pulumi.Output[str] | None
-    route_name: pulumi.Output[str]
-
-    def __init__(
-        self,
-        name: str,
-        app: AppConfig,
-        *,
-        namespace: pulumi.Input[str],
-        pull_secret: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__(
-            "delivery-platform:workloads:CanaryApp",
-            name,
-            app,
-            namespace=namespace,
-            pull_secret=pull_secret,
-            opts=opts,
-        )
-        strategy = expect_strategy(app, CanaryStrategy)
-        assert app.image is not None  # AppConfig requires it for this strategy
-        stable_name, canary_name = _object_names(app)
-
-        stable_deployment = self._deployment(
-            "deployment",
-            stable_name,
-            STABLE,
-            image=parse_image(app.image),
-            replicas=app.replicas,
+    build.deployment(
+        STABLE,
+        wave=0,
+        image=parse_image(app.image),
+        replicas=app.replicas,
+        strategy=ZERO_DOWNTIME_ROLLOUT,
+        traffic_weight=stable_weight,
+    )
+    if strategy.canary_image is not None:
+        build.deployment(
+            CANARY,
+            wave=0,
+            image=parse_image(strategy.canary_image),
+            replicas=canary_replicas(app, strategy),
             strategy=ZERO_DOWNTIME_ROLLOUT,
+            traffic_weight=canary_weight,
+            traffic_rules=match_rules_digest(strategy),
         )
-        stable = self._service("service", stable_name, STABLE)
-        backends: list[pulumi.Resource] = [stable_deployment, stable]
+    stable = build.service("service", stable_name, STABLE, wave=1)
+    canary_service = build.service("canary-service", canary_name, CANARY, wave=1) if running_canary else None
 
-        canary: k8s.core.v1.Service | None = None
-        if strategy.canary_image is not None:
-            canary_deployment = self._deployment(
-                "canary",
-                canary_name,
-                CANARY,
-                image=parse_image(strategy.canary_image),
-                replicas=strategy.canary_replicas,
-                strategy=ZERO_DOWNTIME_ROLLOUT,
-            )
-            canary = self._service("canary-service", canary_name, CANARY)
-            backends += [canary_deployment, canary]
-        self.canary_service_name = name_of(canary) if canary is not None else None
-
-        if strategy.router == "gateway-api":
-            route = k8s.apiextensions.CustomResource(
-                f"{name}-route",
+    route_name: pulumi.Output[str]
+    if strategy.router == "gateway-api":
+        route = build.add(
+            ROUTE_WAVE,
+            lambda opts: k8s.apiextensions.CustomResource(
+                f"{build.name}-route",
                 api_version=f"{GATEWAY_API_GROUP}/v1",
                 kind="HTTPRoute",
-                metadata=self._meta(stable_name, app_labels(app)),
+                metadata=build.meta(stable_name, app_labels(app), wave=ROUTE_WAVE),
                 spec=http_route_spec(app, strategy),
-                opts=self._child(depends_on=backends),
-            )
-            # The name is fixed; taking it through the id makes users wait for the route.
-            self.route_name = route.id.apply(lambda _: stable_name)
-        else:
-            stable_ingress = self._ingress("ingress", stable_name, stable_name, strategy, depends_on=backends[:2])
-            self.route_name = name_of(stable_ingress)
-            if strategy.canary_image is not None:
-                self._ingress(
-                    "canary-ingress",
-                    canary_name,
-                    canary_name,
-                    strategy,
-                    annotations=nginx_canary_annotations(strategy),
-                    depends_on=backends,
-                )
-        self._finish(
-            stable,
-            canaryServiceName=self.canary_service_name,
-            routeName=self.route_name,
-            canaryWeight=strategy.weight if strategy.canary_image is not None else 0,
+                opts=opts,
+            ),
         )
+        # The name is fixed; taking it through the id makes users wait for the route.
+        route_name = route.id.apply(lambda _: stable_name)
+    else:
+        route_name = name_of(_ingress(build, "ingress", stable_name, strategy))
+        if running_canary:
+            _ingress(build, "canary-ingress", canary_name, strategy, nginx_canary_annotations(strategy))
+    return stable, {
+        "canaryServiceName": name_of(canary_service) if canary_service is not None else None,
+        "routeName": route_name,
+        "canaryWeight": canary_weight,
+    }
 
-    def _ingress(
-        self,
-        suffix: str,
-        object_name: str,
-        service: str,
-        strategy: CanaryStrategy,
-        *,
-        annotations: dict[str, str] | None = None,
-        depends_on: list[pulumi.Resource],
-    ) -> k8s.networking.v1.Ingress:
-        paths: list[k8s.networking.v1.HTTPIngressPathArgsDict] = [
-            {
-                "path": "/",
-                "path_type": "Prefix",
-                "backend": {"service": {"name": service, "port": {"name": HTTP_PORT}}},
-            }
-        ]
-        rules: list[k8s.networking.v1.IngressRuleArgsDict] = [
-            {"host": host, "http": {"paths": paths}} for host in strategy.hostnames
-        ] or [{"http": {"paths": paths}}]
-        return k8s.networking.v1.Ingress(
-            f"{self._name}-{suffix}",
-            metadata=self._meta(object_name, app_labels(self._app), dict(annotations or {})),
+
+def _ingress(
+    build: Builder, suffix: str, service: str, strategy: CanaryStrategy, annotations: dict[str, str] | None = None
+) -> k8s.networking.v1.Ingress:
+    paths: list[k8s.networking.v1.HTTPIngressPathArgsDict] = [
+        {"path": "/", "path_type": "Prefix", "backend": {"service": {"name": service, "port": {"name": HTTP_PORT}}}}
+    ]
+    rules: list[k8s.networking.v1.IngressRuleArgsDict] = [
+        {"host": host, "http": {"paths": paths}} for host in strategy.hostnames
+    ] or [{"http": {"paths": paths}}]
+    return build.add(
+        ROUTE_WAVE,
+        lambda opts: k8s.networking.v1.Ingress(
+            f"{build.name}-{suffix}",
+            metadata=build.meta(service, app_labels(build.app), dict(annotations or {}), wave=ROUTE_WAVE),
             spec={"ingress_class_name": strategy.ingress_class_name, "rules": rules},
-            opts=self._child(depends_on=depends_on),
-        )
+            opts=opts,
+        ),
+    )

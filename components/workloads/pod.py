@@ -29,6 +29,14 @@ MIGRATION_COMPONENT = "migration"
 HTTP_PORT = "http"
 TMP_VOLUME = "tmp"
 
+# Serving pods spread over zones and nodes, so one node drain or zone outage never takes
+# every replica of a track. Soft (ScheduleAnyway): a full or single-zone cluster still
+# schedules every pod; the PodDisruptionBudgets are what bound a drain. Each revision
+# spreads on its own (matchLabelKeys, Kubernetes 1.27+), so a rollout's surge pods do
+# not count the old revision's pods.
+SPREAD_TOPOLOGY_KEYS = ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+REVISION_LABEL = "pod-template-hash"  # set by the Deployment controller on every pod
+
 # Config only accepts images pinned to one build (unique tag or digest), so a copy a
 # node already holds is exactly that build: IfNotPresent is safe and spares the
 # registry a pull per pod start.
@@ -42,7 +50,8 @@ def app_labels(app: AppConfig, component: str = SERVER_COMPONENT) -> dict[str, s
         "app.kubernetes.io/instance": f"{app.name}-{app.environment}",
         "app.kubernetes.io/component": component,
         "app.kubernetes.io/part-of": app.part_of or app.name,
-        "app.kubernetes.io/managed-by": "pulumi",
+        # The tool that applies the app's objects: this stack, or Argo CD from Git.
+        "app.kubernetes.io/managed-by": "argocd" if app.delivery == "gitops" else "pulumi",
     }
 
 
@@ -99,11 +108,14 @@ def pod_template(
     image: ImageRef,
     labels: dict[str, str],
     service_account: pulumi.Input[str],
+    *,
+    spread_over: dict[str, str] | None = None,
     task: Sequence[str] | None = None,
 ) -> k8s.core.v1.PodTemplateSpecArgsDict:
-    """The pod of a serving Deployment or, with `task` (a command), of a run-to-completion
-    Job such as a migration: same image handling, identity, security and config; a task
-    has no port, probes or pre-stop delay and never restarts in place."""
+    """The pod of a serving Deployment (spread over zones and nodes with the pods that
+    match `spread_over`, its track's selector) or, with `task` (a command), of a
+    run-to-completion Job such as a migration: same image handling, identity, security
+    and config; a task has no port, probes or pre-stop delay and never restarts in place."""
     uid = app.run_as_user
     spec: dict[str, Any] = {
         "service_account_name": service_account,
@@ -125,6 +137,17 @@ def pod_template(
     }
     if task is not None:
         spec["restart_policy"] = "Never"
+    if spread_over is not None:
+        spec["topology_spread_constraints"] = [
+            {
+                "max_skew": 1,
+                "topology_key": key,
+                "when_unsatisfiable": "ScheduleAnyway",
+                "label_selector": {"match_labels": spread_over},
+                "match_label_keys": [REVISION_LABEL],
+            }
+            for key in SPREAD_TOPOLOGY_KEYS
+        ]
     return {"metadata": {"labels": labels}, "spec": spec}
 
 

@@ -1,154 +1,287 @@
 """Recreate: every old pod stops before a new one starts (downtime by design), with an
 optional schema-migration Job run in the gap.
 
-Migration flow, ordered by resource dependencies within one `pulumi up`:
+Waves without a migration: 0. the Deployment (strategy Recreate), 1. its Service.
 
-1. The Deployment carries the new pod template and `replicas: 0`. Its strategy is
-   Recreate, so the controller deletes every old pod, and only once they have all
-   terminated creates the new revision's ReplicaSet (at 0). pulumi-kubernetes waits for
-   that revision, so step 2 never overlaps a running old pod.
-2. The migration Job (new image, the app's identity, config and restricted pod) depends
-   on the Deployment; pulumi-kubernetes waits until it has succeeded. A failed Job fails
-   the update and leaves the app at 0 replicas: the schema is in an unknown state, and
-   neither version should serve until someone looks. The Job carries
-   `pulumi.com/replaceUnready`, so the next `pulumi up` (after the cause is fixed) runs
-   it again instead of waiting on the failed one.
-3. A DeploymentPatch (server-side apply, its own field manager) depends on the Job and
-   sets `replicas` back to the configured count. Its annotations carry the Job's name
-   and the Deployment's generation, so it is re-applied after every change of the
-   Deployment (each of which scales to 0 again), and only then.
+Waves with a migration (`strategy.migration`, applied to a cluster):
 
-The Job's name is derived from the image and command, so a new version (or a new
-command) is a new Job - created, run and awaited - while an unchanged one is left alone.
-Jobs have no ttlSecondsAfterFinished: if Kubernetes deleted a finished Job, the next
-refresh would see it gone and re-run the migration. The migration must be idempotent;
-rolling back to an older image runs the old image's command again (a down-migration or
-a restore is the app's business).
+0. The Deployment, at 0 replicas whenever a migration is due. It carries the name of
+   its migration Job, and a new Job name replaces it (delete, then create): Pulumi
+   deletes the old Deployment with foreground propagation and waits until it is gone,
+   which the API server's garbage collector allows only once every old pod has been
+   deleted - terminated, not just terminating - on any Kubernetes version (no reliance
+   on status.terminatingReplicas). The new Deployment is created with 0 replicas.
+1. The migration Job (new image, the app's identity, config and restricted pod);
+   pulumi-kubernetes waits until it has succeeded. A failed Job fails the update and
+   leaves the app at 0 replicas: the schema is in an unknown state, and neither version
+   should serve until someone looks. The Job carries `pulumi.com/replaceUnready`, so
+   the next `pulumi up` (after the cause is fixed) runs it again.
+2. The scale-back: a DeploymentPatch (server-side apply, its own field manager) sets
+   `replicas` to the configured count; it names the Job, so it is applied again after
+   every migration, and awaited until the new pods are rolled out.
+3. The Service.
 
-Both objects that set `replicas` carry `pulumi.com/patchForce`, because each takes the
-field back from the other. One caveat follows from that hand-over: `pulumi refresh`
-records the scaled-up count as the Deployment's, so the next `pulumi up` shows
-`replicas: N -> 0` and takes the app through 0 once more (the patch follows at once).
+The scale-back owns `replicas` from then on: the Deployment declares 0 only to be
+created with it and ignores changes to the field, so `pulumi refresh` or
+`pulumi up --refresh` never takes a running app through 0 again; only a new migration
+does. The Job's name is a digest of everything the Job runs (image, command, the pod
+with its config and identity), so any change to what the migration runs - a new image,
+a new command, new env - is a new Job, run only after the app has stopped. Jobs have no
+ttlSecondsAfterFinished: if Kubernetes deleted a finished Job, the next refresh would
+see it gone and re-run the migration. The migration must be idempotent; rolling back to
+an older image runs the old image's command again (a down-migration or a restore is the
+app's business).
 
 When manifests are rendered instead of applied (`ordered_rollout=False`) there is no
 apply order to express, and pulumi-kubernetes writes a patch to the same file as the
-Deployment it patches; the Deployment is then rendered with its final replica count
-and no patch."""
+Deployment it patches; the Deployment is then rendered with its final replica count,
+next to the Job, and without a patch."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from ..config import AppConfig, ImageRef, RecreateStrategy, parse_image
 from ..config.workloads import Migration
-from .base import AppWorkload, expect_strategy
-from .pod import MIGRATION_COMPONENT, STABLE, name_of, pod_template, versioned_labels
+from .builder import Builder
+from .pod import MIGRATION_COMPONENT, STABLE, app_labels, name_of, pod_template, versioned_labels
+from .rollout import (
+    AWAIT_TIMEOUT,
+    HOOK,
+    HOOK_DELETE_POLICY,
+    MIGRATION_JOB,
+    PATCH_FORCE,
+    REPLACE_UNREADY,
+    ROLLED_OUT,
+    SCALE_BACK_OWNS_REPLICAS,
+    WAIT_FOR,
+)
 
-PATCH_FORCE = "pulumi.com/patchForce"
-REPLACE_UNREADY = "pulumi.com/replaceUnready"
-AWAIT_TIMEOUT = "pulumi.com/timeoutSeconds"
+RECREATE: k8s.apps.v1.DeploymentStrategyArgsDict = {"type": "Recreate"}
+# The release hooks' pods: their label (which hook), component and non-root user, and
+# resources for a kubectl call.
+HOOK_LABEL = "delivery-platform/release-hook"
+HOOK_COMPONENT = "release-hook"
+HOOK_USER = 65532
+HOOK_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}
+# How much longer than the app's grace period the stop hook waits for the last pod.
+STOP_MARGIN_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class ReleaseHooks:
+    """What the Argo CD sync hooks of a GitOps app run as: a kubectl image (pinned, from
+    argocd.releaseHookImage) and the ServiceAccount the platform gave them."""
+
+    image: str
+    service_account: str
+
+
 # Pulumi waits this much longer than the Job's own deadline, so the Job's failure
 # (DeadlineExceeded) is what gets reported, not a bare await timeout.
 AWAIT_MARGIN_SECONDS = 60
-MIGRATION_JOB_ANNOTATION = "delivery-platform/migration-job"
-GENERATION_ANNOTATION = "delivery-platform/scaled-generation"
+
+
+def migration_job_spec(
+    app: AppConfig, image: ImageRef, migration: Migration, service_account: pulumi.Input[str]
+) -> dict[str, Any]:
+    labels = versioned_labels(app, image, MIGRATION_COMPONENT)
+    return {
+        "backoff_limit": migration.backoff_limit,
+        "active_deadline_seconds": migration.active_deadline_seconds,
+        "template": pod_template(app, image, labels, service_account, task=migration.command),
+    }
 
 
 def migration_job_name(app: AppConfig, image: ImageRef, migration: Migration) -> str:
-    """Unique per (image, command): a changed one is a new Job that runs again."""
-    digest = hashlib.sha256(json.dumps([str(image), migration.command]).encode()).hexdigest()
+    """A digest of the Job as it runs (the account by its configured name): whatever
+    the migration runs with changes, the name changes."""
+    spec = migration_job_spec(app, image, migration, app.service_account or app.name)
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
     return f"{app.name}-migrate-{digest[:10]}"
 
 
-class RecreateApp(AppWorkload):
-    """A Deployment with strategy Recreate and a ClusterIP Service; with
-    `strategy.migration`, the scale-to-0 / migrate / scale-back flow described above."""
+def deploy_recreate(
+    build: Builder, strategy: RecreateStrategy, *, release_hooks: ReleaseHooks | None = None
+) -> tuple[k8s.core.v1.Service, dict[str, Any]]:
+    app = build.app
+    assert app.image is not None  # AppConfig requires it for this strategy
+    image = parse_image(app.image)
+    migration = strategy.migration
+    if migration is None:
+        build.deployment(STABLE, wave=0, image=image, replicas=app.replicas, strategy=RECREATE)
+        return build.service("service", app.name, STABLE, wave=1), {"migrationJobName": None}
 
-    migration_job_name: pulumi.Output[str] | None
-
-    def __init__(
-        self,
-        name: str,
-        app: AppConfig,
-        *,
-        namespace: pulumi.Input[str],
-        pull_secret: pulumi.Input[str] | None = None,
-        ordered_rollout: bool = True,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__(
-            "delivery-platform:workloads:RecreateApp",
-            name,
-            app,
-            namespace=namespace,
-            pull_secret=pull_secret,
-            opts=opts,
-        )
-        strategy = expect_strategy(app, RecreateStrategy)
-        assert app.image is not None  # AppConfig requires it for this strategy
-        image = parse_image(app.image)
-        migration = strategy.migration
-        gated = migration is not None and ordered_rollout
-
-        deployment = self._deployment(
-            "deployment",
-            app.name,
+    job_name = migration_job_name(app, image, migration)
+    if build.ordering == "argocd":
+        if release_hooks is None:
+            raise ValueError(f"app {app.name!r}: a migration delivered by Argo CD needs release hooks (ReleaseHooks)")
+        return _deploy_with_presync_migration(build, image, migration, job_name, release_hooks)
+    ordered = build.ordering == "pulumi"
+    if ordered:
+        build.deployment(
             STABLE,
+            wave=0,
             image=image,
-            replicas=0 if gated else app.replicas,
-            strategy={"type": "Recreate"},
-            annotations={PATCH_FORCE: "true"} if gated else None,
+            replicas=0,
+            serving_replicas=app.replicas,
+            replicas_owner=SCALE_BACK_OWNS_REPLICAS,
+            strategy=RECREATE,
+            annotations={MIGRATION_JOB: job_name},
+            options={
+                "replace_on_changes": [f'metadata.annotations["{MIGRATION_JOB}"]'],
+                "delete_before_replace": True,
+            },
         )
-        service = self._service("service", app.name, STABLE)
+    else:
+        build.deployment(STABLE, wave=0, image=image, replicas=app.replicas, strategy=RECREATE)
+    job = _migration_job(build, image, migration, job_name, wave=1)
+    if ordered:
+        build.add(
+            2,
+            lambda opts: k8s.apps.v1.DeploymentPatch(
+                f"{build.name}-scale-back",
+                metadata={
+                    "name": app.name,
+                    "namespace": build.namespace,
+                    "annotations": {PATCH_FORCE: "true", WAIT_FOR: ROLLED_OUT, MIGRATION_JOB: name_of(job)},
+                },
+                spec={"replicas": app.replicas},
+                opts=opts,
+            ),
+        )
+    service = build.service("service", app.name, STABLE, wave=3 if ordered else 2)
+    return service, {"migrationJobName": name_of(job)}
 
-        self.migration_job_name = None
-        if migration is not None:
-            job = self._migration_job(image, migration, after=deployment)
-            self.migration_job_name = name_of(job)
-            if gated:
-                self._scale_back(deployment, job)
-        self._finish(service, migrationJobName=self.migration_job_name)
 
-    def _migration_job(self, image: ImageRef, migration: Migration, after: k8s.apps.v1.Deployment) -> k8s.batch.v1.Job:
-        app = self._app
-        labels = versioned_labels(app, image, MIGRATION_COMPONENT)
-        return k8s.batch.v1.Job(
-            f"{self._name}-migration",
-            metadata=self._meta(
-                migration_job_name(app, image, migration),
-                labels,
+def _migration_job(
+    build: Builder,
+    image: ImageRef,
+    migration: Migration,
+    job_name: str,
+    *,
+    wave: int,
+    annotations: dict[str, pulumi.Input[str]] | None = None,
+) -> k8s.batch.v1.Job:
+    app = build.app
+    return build.add(
+        wave,
+        lambda opts: k8s.batch.v1.Job(
+            f"{build.name}-migration",
+            metadata=build.meta(
+                job_name,
+                versioned_labels(app, image, MIGRATION_COMPONENT),
                 {
                     # A Job that failed is replaced, i.e. run again, by the next `pulumi up`.
                     REPLACE_UNREADY: "true",
                     AWAIT_TIMEOUT: str(migration.active_deadline_seconds + AWAIT_MARGIN_SECONDS),
+                    **(annotations or {}),
                 },
+                wave=wave,
             ),
-            spec={
-                "backoff_limit": migration.backoff_limit,
-                "active_deadline_seconds": migration.active_deadline_seconds,
-                "template": pod_template(app, image, labels, self.service_account_name, task=migration.command),
-            },
-            opts=self._child(depends_on=[after]),
-        )
+            spec=migration_job_spec(app, image, migration, build.service_account),
+            opts=opts,
+        ),
+    )
 
-    def _scale_back(self, deployment: k8s.apps.v1.Deployment, job: k8s.batch.v1.Job) -> None:
-        app = self._app
-        generation = deployment.metadata.apply(lambda meta: str(meta.generation))
-        k8s.apps.v1.DeploymentPatch(
-            f"{self._name}-scale-back",
-            metadata={
-                "name": app.name,
-                "namespace": self._namespace,
-                "annotations": {
-                    PATCH_FORCE: "true",
-                    MIGRATION_JOB_ANNOTATION: name_of(job),
-                    GENERATION_ANNOTATION: generation,
+
+def _deploy_with_presync_migration(
+    build: Builder, image: ImageRef, migration: Migration, job_name: str, hooks: ReleaseHooks
+) -> tuple[k8s.core.v1.Service, dict[str, Any]]:
+    """The migration flow as Argo CD runs it, in one sync:
+
+    - PreSync, wave 0: the stop hook deletes the Deployment with foreground propagation
+      and waits until it is gone - which the garbage collector allows only once every
+      old pod is deleted, as in the Pulumi flow - so no old pod runs any more.
+    - PreSync, wave 1: the migration Job with the new image. A failed Job fails the
+      sync before its Sync phase: the app stays stopped (no Deployment), as under
+      Pulumi delivery, and the next sync (a retry, or a new commit) runs both again.
+    - Sync: the Deployment at its full size (wave 0), then the Service (wave 1).
+
+    Hooks run at every sync of the app, and Argo CD syncs when the app's directory in
+    Git changes (or to heal drift): each such sync is a release that stops the app and
+    migrates, which the migration's idempotence makes safe. The hook's ServiceAccount
+    and its narrow Role are the platform's, created by the stack (ReleaseHookAccess)."""
+    app = build.app
+    presync: dict[str, pulumi.Input[str]] = {HOOK: "PreSync", HOOK_DELETE_POLICY: "BeforeHookCreation"}
+    build.add(
+        0,
+        lambda opts: k8s.batch.v1.Job(
+            f"{build.name}-stop",
+            metadata=build.meta(
+                stop_hook_name(app), {**app_labels(app, HOOK_COMPONENT), HOOK_LABEL: "stop"}, presync, wave=0
+            ),
+            spec=stop_job_spec(app, hooks),
+            opts=opts,
+        ),
+    )
+    job = _migration_job(build, image, migration, job_name, wave=1, annotations=presync)
+    build.deployment(STABLE, wave=0, image=image, replicas=app.replicas, strategy=RECREATE)
+    service = build.service("service", app.name, STABLE, wave=1)
+    return service, {"migrationJobName": name_of(job)}
+
+
+def release_hook_account(app: AppConfig) -> str:
+    """The ServiceAccount of the app's release hooks (the platform creates it)."""
+    return f"{app.name}-release-hooks"
+
+
+def stop_hook_name(app: AppConfig) -> str:
+    return f"{app.name}-stop"
+
+
+def stop_job_spec(app: AppConfig, hooks: ReleaseHooks) -> dict[str, Any]:
+    """A Job whose one container runs `kubectl delete deployment <app>` with foreground
+    propagation and waits for it (kubectl images have no shell: the image's entrypoint
+    is kubectl, these are its arguments). A first release finds no Deployment, which is
+    not an error."""
+    deadline = app.termination_grace_period_seconds + STOP_MARGIN_SECONDS
+    labels = {**app_labels(app, HOOK_COMPONENT), HOOK_LABEL: "stop"}
+    return {
+        "backoff_limit": 2,
+        "active_deadline_seconds": deadline + STOP_MARGIN_SECONDS,
+        "template": {
+            "metadata": {"labels": labels},
+            "spec": {
+                "service_account_name": hooks.service_account,
+                # The one pod of the app that talks to the Kubernetes API.
+                "automount_service_account_token": True,
+                "restart_policy": "Never",
+                "enable_service_links": False,
+                "security_context": {
+                    "run_as_non_root": True,
+                    "run_as_user": HOOK_USER,
+                    "run_as_group": HOOK_USER,
+                    "seccomp_profile": {"type": "RuntimeDefault"},
                 },
+                "containers": [
+                    {
+                        "name": "stop",
+                        "image": hooks.image,
+                        "image_pull_policy": "IfNotPresent",
+                        "args": [
+                            "delete",
+                            "deployment",
+                            app.name,
+                            "--cascade=foreground",
+                            "--ignore-not-found=true",
+                            "--wait=true",
+                            f"--timeout={deadline}s",
+                        ],
+                        "resources": HOOK_RESOURCES,
+                        "security_context": {
+                            "allow_privilege_escalation": False,
+                            "read_only_root_filesystem": True,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                    }
+                ],
             },
-            spec={"replicas": app.replicas},
-            opts=self._child(depends_on=[job]),
-        )
+        },
+    }

@@ -50,6 +50,9 @@ KEEP_ENV = "DELIVERY_PLATFORM_CONTROLPLANE_KEEP"
 
 COMMANDS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl")
 KWOK_STAGES = "kwok-stages.yaml"
+# The e2e scenarios' own stages (slow readiness, grace periods, failing Jobs), loaded
+# after the fast ones; each applies only to pods that ask for it (see the file).
+E2E_KWOK_STAGES = Path(__file__).with_name("kwok-stages.yaml")
 GATEWAY_API_CRDS = "gateway-api-crds"
 
 SERVICE_CIDR = "10.96.0.0/16"
@@ -635,6 +638,7 @@ class LocalControlPlane:
             [
                 kubeconfig,
                 f"--config={self.binaries.kwok_stages}",
+                f"--config={E2E_KWOK_STAGES}",
                 "--manage-all-nodes=true",
                 # kwok renews node Leases so the node lifecycle controller keeps nodes Ready.
                 "--node-lease-duration-seconds=40",

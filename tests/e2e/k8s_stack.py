@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import yaml
 
 from components.config import PROJECT, StackConfig, validate_stack_config
 from tests.e2e.controlplane import LocalControlPlane
-from tests.e2e.pulumi_cli import PulumiProject, Run
+from tests.e2e.pulumi_cli import PulumiProject, Run, repo_stack_file
 
 STACK = "e2e"
 TEST_ENV = "strategies-test"
@@ -41,10 +42,8 @@ def initial_config(kubeconfig: Path) -> dict[str, Any]:
     """Raw stack config (keys without the project prefix), as a user writes it."""
     return {
         "cluster": {"kind": "kubeconfig", "path": str(kubeconfig)},
-        "environments": [
-            {"name": TEST_ENV, "allowFromNamespaces": [GATEWAY_NAMESPACE]},
-            {"name": UAT_ENV},
-        ],
+        # The canary's HTTPRoute lives in UAT_ENV: that namespace admits the Gateway.
+        "environments": [{"name": TEST_ENV}, {"name": UAT_ENV, "allowFromNamespaces": [GATEWAY_NAMESPACE]}],
         "jenkins": {"enabled": False},
         "argocd": {"enabled": False},
         "apps": [
@@ -102,12 +101,21 @@ def edited(config: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(config)
 
 
-def write_stack_file(workdir: Path, config: dict[str, Any]) -> None:
+def write_stack_file(workdir: Path, config: dict[str, Any], secure: dict[str, Any] | None = None) -> None:
+    """Writes the raw config, plus `secure` values (already encrypted, by key)."""
     path = workdir / f"Pulumi.{STACK}.yaml"
     # Once the stack exists the file also holds the secrets provider's salt: keep it.
     document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-    document["config"] = {f"{PROJECT}:{key}": value for key, value in config.items()}
+    document["config"] = {f"{PROJECT}:{key}": value for key, value in {**config, **(secure or {})}.items()}
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+
+
+def dev_secrets(keys: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """The dev stack's encryption salt and its encrypted values of `keys`: with the dev
+    passphrase (toolchain/env.sh) a stack file holding both decrypts them."""
+    document = repo_stack_file("dev")
+    settings: dict[str, Any] = document["config"]  # type: ignore[assignment]
+    return str(document["encryptionsalt"]), {key: settings[f"{PROJECT}:{key}"] for key in keys}
 
 
 # --------------------------------------------------------------------------- the stack's state
@@ -209,17 +217,34 @@ COMMAND_TIMEOUT = 240.0
 
 
 class E2EStack:
-    """The e2e stack in a throw-away copy of the program, applied to the control plane."""
+    """An e2e stack in a throw-away copy of the program, applied to the control plane;
+    by default the one-app-per-strategy stack of `initial_config`."""
 
-    def __init__(self, project: PulumiProject, control_plane: LocalControlPlane) -> None:
+    def __init__(
+        self,
+        project: PulumiProject,
+        control_plane: LocalControlPlane,
+        config: dict[str, Any] | None = None,
+        *,
+        secrets: Sequence[str] = (),
+    ) -> None:
+        """`secrets`: config secrets the stack needs, taken (encrypted) from the dev stack."""
         self.project = project
         self.control_plane = control_plane
         self.destroyed = False
         self.timings: dict[str, float] = {}
         # What each command printed, by label, for failure messages.
         self.outputs: dict[str, str] = {}
-        write_stack_file(project.workdir, initial_config(control_plane.kubeconfig))
+        self._secure: dict[str, Any] = {}
+        if secrets:
+            salt, self._secure = dev_secrets(secrets)
+            path = project.workdir / f"Pulumi.{STACK}.yaml"
+            path.write_text(yaml.safe_dump({"encryptionsalt": salt}), encoding="utf-8")
+        self.write_config(config or initial_config(control_plane.kubeconfig))
         project.init_stack(STACK)
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        write_stack_file(self.project.workdir, config, self._secure)
 
     def _run(self, label: str, *args: str, check: bool = True) -> Run:
         started = time.monotonic()
@@ -230,11 +255,18 @@ class E2EStack:
         self.outputs[label] = run.output
         return run
 
-    def up(self, label: str, config: dict[str, Any]) -> StackConfig:
-        """Applies the raw config with `pulumi up`; returns it validated."""
-        write_stack_file(self.project.workdir, config)
-        self._run(label, "up", "--yes", "--skip-preview")
+    def up(self, label: str, config: dict[str, Any], *extra: str) -> StackConfig:
+        """Applies the raw config with `pulumi up` (and `extra` flags); returns it validated."""
+        self.write_config(config)
+        self._run(label, "up", "--yes", "--skip-preview", *extra)
         return validate_stack_config(config)
+
+    def failing_up(self, label: str, config: dict[str, Any]) -> Run:
+        """A `pulumi up` that must fail; returns what it printed."""
+        self.write_config(config)
+        run = self._run(label, "up", "--yes", "--skip-preview", check=False)
+        assert run.returncode != 0, f"{label}: pulumi up succeeded but should have failed:\n{run.output}"
+        return run
 
     def preview_expecting_no_changes(self, label: str) -> Run:
         return self._run(label, "preview", "--expect-no-changes", "--diff", check=False)

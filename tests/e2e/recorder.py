@@ -7,11 +7,16 @@ could only say it never happened to look at such a moment."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-from tests.e2e.controlplane import KubeClient
+from tests.e2e.controlplane import KubeClient, LocalControlPlane, _condition_true
+
+APP_NAME_LABEL = "app.kubernetes.io/name"
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 # The server ends each watch after this long; the thread then resumes from the last
 # version it saw (losing nothing) or, once asked to stop, ends.
@@ -78,3 +83,44 @@ class Recorder:
                     self.states.append(dict(state))
         except BaseException as error:  # re-raised in the test's thread by __exit__
             self._error = error
+
+
+# --------------------------------------------------------------------------- common recordings
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    return _condition_true(pod, "Ready") and not pod["metadata"].get("deletionTimestamp")
+
+
+def ready_endpoints(slices: State) -> list[str]:
+    return [
+        endpoint["targetRef"]["name"]
+        for endpoint_slice in slices.values()
+        for endpoint in endpoint_slice.get("endpoints") or []
+        if endpoint.get("conditions", {}).get("ready")
+    ]
+
+
+def endpoints_recorder(control_plane: LocalControlPlane, namespace: str, service: str) -> Recorder:
+    client = control_plane.client
+    path = client.path_for("discovery.k8s.io/v1", "EndpointSlice", namespace=namespace)
+    return Recorder(client, path, f"{SERVICE_NAME_LABEL}={service}")
+
+
+def pods_recorder(control_plane: LocalControlPlane, namespace: str, app: str) -> Recorder:
+    client = control_plane.client
+    return Recorder(client, client.path_for("v1", "Pod", namespace=namespace), f"{APP_NAME_LABEL}={app}")
+
+
+@contextlib.contextmanager
+def recording(*recorders: Recorder) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        for recorder in recorders:
+            stack.enter_context(recorder)
+        yield
+
+
+def assert_always_served(recorder: Recorder, what: str) -> None:
+    """No committed state of the Service's EndpointSlices without a ready endpoint."""
+    gaps = [i for i, state in enumerate(recorder.states) if not ready_endpoints(state)]
+    assert not gaps, f"{what}: no ready endpoint in states {gaps} of {len(recorder.states)}"

@@ -26,10 +26,11 @@ from tests.e2e.pulumi_cli import REPO, PulumiProject, Run, repo_stack_file
 from tests.test_preview_summary import count_rows, rows, sections
 
 APPS_KEY = "delivery-platform:apps"
+APP_WORKLOAD = "delivery-platform:workloads:AppWorkload"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
 # A rolling app that can run a single pod breaks the pack's `zero-downtime-replicas`
-# (mandatory); the config model allows it once the PodDisruptionBudget is off.
+# (mandatory); the config model allows it (a single pod gets no PodDisruptionBudget).
 NEW_APP = "search"
 ZERO_DOWNTIME_POLICY = "zero-downtime-replicas"
 
@@ -76,7 +77,7 @@ def changed_config(stack: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
             "environment": config.environments[-1].name,
             "image": f"registry.example.com/shop/{NEW_APP}:1.0.0-b5",
             "replicas": 1,
-            "strategy": {"type": "rolling", "minAvailable": None},
+            "strategy": {"type": "rolling"},
         }
     )
     return changed, {"blue_green": blue_green, "recreate": recreate, "canary": canary}
@@ -109,7 +110,7 @@ def real_preview(tmp_path_factory: pytest.TempPathFactory) -> RealPreview:
 
     resources = json.loads(project.run("stack", "export", "--stack", "dev").stdout)["deployment"]["resources"]
     changed, apps = changed_config(stack)
-    blue_green_names = resource_names(resources, "delivery-platform:workloads:BlueGreenApp", apps["blue_green"].name)
+    blue_green_names = resource_names(resources, APP_WORKLOAD, apps["blue_green"].name)
     # Protected in state but not in the program: the update would drop the protection.
     for resource in resources:
         if resource["type"] == DEPLOYMENT and resource["urn"].split("::")[-1] in blue_green_names[DEPLOYMENT]:
@@ -133,7 +134,7 @@ def real_preview(tmp_path_factory: pytest.TempPathFactory) -> RealPreview:
     return RealPreview(
         apps=apps,
         blue_green_names=blue_green_names,
-        canary_names=resource_names(resources, "delivery-platform:workloads:CanaryApp", apps["canary"].name),
+        canary_names=resource_names(resources, APP_WORKLOAD, apps["canary"].name),
         preview=preview,
         ci_summary=(output / "summary-dev.md").read_text(encoding="utf-8"),
         engine_summary=next(

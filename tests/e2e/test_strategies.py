@@ -50,9 +50,9 @@ from tests.e2e.pulumi_cli import PulumiProject, Run
 from tests.e2e.recorder import Recorder, State
 
 PLATFORM = "delivery-platform:platform:Platform"
-RECREATE_APP = "delivery-platform:workloads:RecreateApp"
-BLUE_GREEN_APP = "delivery-platform:workloads:BlueGreenApp"
-CANARY_APP = "delivery-platform:workloads:CanaryApp"
+# One component type for every strategy.
+APP_WORKLOAD = "delivery-platform:workloads:AppWorkload"
+RECREATE_APP = BLUE_GREEN_APP = CANARY_APP = APP_WORKLOAD
 # The label Kubernetes' recommended labels put the app's name in, on every object.
 APP_NAME_LABEL = "app.kubernetes.io/name"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # set by Kubernetes on EndpointSlices
@@ -221,7 +221,10 @@ def rolled_back(e2e: E2EStack, deployed: Phase, upgraded: Phase) -> Phase:
 class Destroyed:
     owned: list[ObjectRef]  # before the destroy
     state: StackState
-    left: list[str]  # what the server still has
+    # What the server still had of the owned namespaced objects when `pulumi destroy`
+    # returned, before anything waited for the namespaces to finish terminating.
+    left_at_once: list[str]
+    left: list[str]  # what the server still has once the namespaces are gone
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +232,14 @@ def destroyed(e2e: E2EStack, rolled_back: Phase) -> Destroyed:
     client = e2e.control_plane.client
     owned = e2e.state().kubernetes_objects()
     e2e.destroy()
+
+    def exists(ref: ObjectRef) -> bool:
+        return client.get_or_none(client.path_for(ref.api_version, ref.kind, ref.name, ref.namespace)) is not None
+
+    # Read at once: Pulumi deletes every object itself and waits for each deletion,
+    # namespaces last. A destroy that only deleted the namespaces would leave the
+    # objects in place (still terminating with their namespace) at this moment.
+    left_at_once = [f"{ref.kind} {ref.namespace}/{ref.name}" for ref in owned if ref.namespace and exists(ref)]
     namespaces = [env.name for env in rolled_back.config.environments]
     # Namespace deletion finishes in the background once every object in it is gone.
     e2e.control_plane.wait_until(
@@ -236,16 +247,12 @@ def destroyed(e2e: E2EStack, rolled_back: Phase) -> Destroyed:
         lambda: all(client.get_or_none(f"/api/v1/namespaces/{name}") is None for name in namespaces),
         timeout=120,
     )
-    left = [
-        f"{ref.kind} {ref.namespace}/{ref.name}"
-        for ref in owned
-        if client.get_or_none(client.path_for(ref.api_version, ref.kind, ref.name, ref.namespace)) is not None
-    ]
+    left = [f"{ref.kind} {ref.namespace}/{ref.name}" for ref in owned if exists(ref)]
     # Whatever controllers made of the stack's objects (pods, ReplicaSets, slices) too.
     snapshot = take_snapshot(e2e.control_plane, namespaces)
     left += [f"{kind} {ns}/{name}" for (kind, ns), objects in snapshot.objects.items() for name in objects]
     left += [f"Namespace {name}" for name in snapshot.namespaces]
-    return Destroyed(owned, e2e.state(), left)
+    return Destroyed(owned, e2e.state(), left_at_once, left)
 
 
 # --------------------------------------------------------------------------- reading objects
@@ -457,6 +464,31 @@ def assert_quota_and_defaults(env: EnvironmentConfig, objects: Snapshot) -> None
     assert quantities(container["default"])["memory"] == quantity_value(env.container_defaults.limit_memory)
 
 
+def test_every_deployment_of_two_or_more_pods_has_a_budget_the_disruption_controller_applies(
+    deployed: Phase,
+) -> None:
+    """On the server, not just as objects: the disruption controller counts each
+    Deployment's pods under exactly one budget and lets one of them go at a time."""
+    checked = 0
+    for env in deployed.config.environments:
+        budgets = deployed.objects.of_kind("PodDisruptionBudget", env.name).values()
+        for deployment in deployed.objects.of_kind("Deployment", env.name).values():
+            labels = deployment["spec"]["template"]["metadata"]["labels"]
+            covering = [b for b in budgets if b["spec"]["selector"]["matchLabels"].items() <= labels.items()]
+            replicas = deployment["spec"]["replicas"]
+            if replicas < 2:
+                assert covering == [], deployment["metadata"]["name"]
+                continue
+            (budget,) = covering
+            status = budget["status"]
+            assert status["observedGeneration"] == budget["metadata"]["generation"]
+            assert (status["expectedPods"], status["currentHealthy"]) == (replicas, replicas), status
+            assert status["disruptionsAllowed"] == 1, status
+            checked += 1
+    # Both colours, both canary... every multi-pod Deployment of every strategy.
+    assert checked >= 5
+
+
 def test_rolling_update_rolls_the_same_deployment_to_a_new_replica_set(deployed: Phase, upgraded: Phase) -> None:
     app = upgraded.app(ROLLING)
     assert isinstance(app.strategy, RollingStrategy)
@@ -535,9 +567,11 @@ def test_recreate_migrates_between_the_last_old_pod_and_the_first_new_one(deploy
     app = upgraded.app(RECREATE)
     old_image = deployed.app(RECREATE).image
     deployment = upgraded.objects.get("Deployment", app.environment, app.name)
+    # A new migration replaces the Deployment: the old one is deleted (foreground, so
+    # only once every old pod is gone), the new one created at 0, then scaled back.
     assert (
         deployment["metadata"]["uid"]
-        == deployed.objects.get("Deployment", app.environment, app.name)["metadata"]["uid"]
+        != deployed.objects.get("Deployment", app.environment, app.name)["metadata"]["uid"]
     )
     assert deployment["spec"]["strategy"]["type"] == "Recreate"
     assert container_image(deployment["spec"]["template"]) == app.image
@@ -620,12 +654,15 @@ def test_blue_green_switches_to_the_new_colour_only_once_it_is_ready(deployed: P
     preview = upgraded.objects.get("Service", app.environment, outputs["previewServiceName"])
     assert stable["spec"]["selector"] == deployments[now.active]["spec"]["selector"]["matchLabels"]
     assert preview["spec"]["selector"] == deployments[was.active]["spec"]["selector"]["matchLabels"]
-    # The old colour keeps running untouched, ready for an instant rollback.
+    # The old colour keeps running untouched, ready for an instant rollback: the same
+    # pod template and ReplicaSet (only its traffic annotation changed, which bumps a
+    # Deployment's generation but rolls nothing).
     old = deployments[was.active]
-    assert (
-        old["metadata"]["generation"]
-        == deployed.objects.get("Deployment", app.environment, old["metadata"]["name"])["metadata"]["generation"]
-    )
+    before = deployed.objects.get("Deployment", app.environment, old["metadata"]["name"])
+    assert old["spec"]["template"] == before["spec"]["template"]
+    (replica_set,) = replica_sets_by_image(upgraded.objects, old).values()
+    (replica_set_before,) = replica_sets_by_image(deployed.objects, before).values()
+    assert replica_set["metadata"]["uid"] == replica_set_before["metadata"]["uid"]
     assert rolled_out(old, expected_track(app, was.active)[0])
 
 
@@ -717,6 +754,10 @@ def test_canary_step_updates_the_route_in_place(deployed: Phase, upgraded: Phase
 
 def test_destroy_leaves_none_of_the_stacks_objects_behind(destroyed: Destroyed) -> None:
     kinds = {ref.kind for ref in destroyed.owned}
-    assert {"Namespace", "Deployment", "Service", "Job", "NetworkPolicy", "HTTPRoute"} <= kinds
+    assert {"Namespace", "Deployment", "Service", "Job", "NetworkPolicy", "HTTPRoute", "PodDisruptionBudget"} <= kinds
+    # Pulumi itself deleted every namespaced object before the namespaces went; only
+    # then does the check after the namespaces are gone say anything about them.
+    assert destroyed.left_at_once == []
+    assert len([ref for ref in destroyed.owned if ref.namespace]) > 20
     assert destroyed.left == []
     assert [r["type"] for r in destroyed.state.resources if r["type"] != "pulumi:pulumi:Stack"] == []

@@ -4,6 +4,7 @@ not know yet (preview) never creates a violation: it can only hide one ("can't t
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -11,6 +12,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pulumi.output import Unknown
+from pulumi.runtime.mocks import MockResourceArgs
 from pulumi_policy import StackValidationPolicy
 from pulumi_policy.proxy import (
     UNKNOWN_ARRAY_VALUE,
@@ -20,8 +23,11 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
+from components.program import main
+from tests.conftest import ProgramRunner, RecordingMocks, stack_file_config
+from tests.policies.conftest import PACK_DIR
 from tests.policies.corpus import Case, cases, templates
-from tests.policies.harness import Finding, Pack, Res
+from tests.policies.harness import Finding, Pack, Res, from_graph
 
 CASES = cases()
 STACK_POLICIES = frozenset(policy.name for policy in Pack().policies if isinstance(policy, StackValidationPolicy))
@@ -142,16 +148,110 @@ def test_unknown_values_never_create_violations(mutation: Mutation) -> None:
     assert not new, f"{mutation.case.id}: {mutation.changes} adds {new}"
 
 
+def _leaf_differences(before: Any, after: Any, path: PropPath = ()) -> list[PropPath]:
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [
+            p
+            for key in before.keys() | after.keys()
+            for p in _leaf_differences(before.get(key), after.get(key), (*path, key))
+        ]
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [
+            p for i, (b, a) in enumerate(zip(before, after, strict=True)) for p in _leaf_differences(b, a, (*path, i))
+        ]
+    return [] if before == after else [path]
+
+
+# What remediation may change: the pack's only remediating rule sets pull policies.
+REMEDIATED_KEYS = {"imagePullPolicy"}
+
+
+def _without_pull_policies(node: Any) -> Any:
+    """The props with every imagePullPolicy taken out: what the pack's remediation fills in."""
+    if isinstance(node, dict):
+        return {key: _without_pull_policies(value) for key, value in node.items() if key not in REMEDIATED_KEYS}
+    if isinstance(node, list):
+        return [_without_pull_policies(value) for value in node]
+    return node
+
+
+def _assert_remediation_only_sets_pull_policies(pack: Pack, resource: Res) -> bool:
+    """Remediation changes nothing but pull policies, and remediating its result
+    changes nothing more. Returns whether it changed anything."""
+    remediated = pack.remediate(resource)
+    changed = _leaf_differences(dict(resource.wire), remediated)
+    assert all(path and path[-1] in REMEDIATED_KEYS for path in changed), (resource.name, changed)
+    again = Res(type=resource.type, name=resource.name, props=remediated, urn=resource.urn, provider=resource.provider)
+    assert pack.remediate(again) == remediated, resource.name
+    return bool(changed)
+
+
+def test_remediation_of_every_corpus_resource_without_pull_policies_only_sets_them() -> None:
+    remediated = 0
+    for case in CASES:
+        pack = Pack(case.config)
+        for resource in case.resources:
+            stripped = Res(
+                type=resource.type,
+                name=resource.name,
+                props=_without_pull_policies(copy.deepcopy(dict(resource.props))),
+                urn=resource.urn,
+                provider=resource.provider,
+            )
+            remediated += _assert_remediation_only_sets_pull_policies(pack, stripped)
+    assert remediated > 20, "the corpus must exercise the remediation"
+
+
 @FAST
 @given(_mutated_case(JSON))
 def test_rules_never_raise_on_malformed_props(mutation: Mutation) -> None:
     pack = Pack(mutation.case.config)
 
     findings = pack.check(mutation.resources)
-    remediated = [pack.remediate(resource) for resource in mutation.resources]
 
     assert all(finding.message for finding in findings)
-    assert len(remediated) == len(mutation.resources)
+    for resource in mutation.resources:
+        # Malformed props are fixed where a remediation applies and left alone elsewhere.
+        _assert_remediation_only_sets_pull_policies(pack, resource)
+
+
+class FirstPreviewMocks(RecordingMocks):
+    """The worst case of a first `pulumi preview`: no Kubernetes object reports any
+    output before it exists, so every value derived from one (a namespace from the
+    Environment's Namespace, a ServiceAccount or Secret name, a Job name in the
+    scale-back's annotations) reaches the pack unknown."""
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        resource_id, state = super().new_resource(args)
+        return (None, {}) if args.typ.startswith("kubernetes:") else (resource_id, state)
+
+
+def _as_the_engine_sends(value: Any) -> Any:
+    if isinstance(value, Unknown):
+        return UNKNOWN_STRING_VALUE  # the engine marshals every unknown as this string
+    if isinstance(value, dict):
+        return {key: _as_the_engine_sends(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_the_engine_sends(item) for item in value]
+    return value
+
+
+def test_a_first_preview_of_the_dev_stack_finds_nothing_its_update_does_not(run_program: ProgramRunner) -> None:
+    """Replaces preview variants that registered no unknown at all under the echoing mocks."""
+    pack = Pack(json.loads((PACK_DIR / "config" / "dev.json").read_text(encoding="utf-8")))
+    update = from_graph(run_program(main, config=stack_file_config("dev"), stack="dev"))
+    graph = run_program(main, config=stack_file_config("dev"), stack="dev", preview=True, mocks=FirstPreviewMocks())
+    inputs_with_unknowns = 0
+    for resource in graph:
+        resource.inputs = _as_the_engine_sends(resource.inputs)
+        inputs_with_unknowns += sum(UNKNOWN_STRING_VALUE in str(value) for value in resource.inputs.values())
+    preview = from_graph(graph)
+    assert inputs_with_unknowns > 20, "the preview must actually carry unknowns"
+    assert {r.urn for r in preview} == {r.urn for r in update}
+
+    new = _keys(pack.check(preview)) - _keys(pack.check(update))
+
+    assert not new
 
 
 TYPES = sorted({template["type"] for template in templates().values()})

@@ -46,6 +46,9 @@ def stack_document(kubeconfig: Path) -> dict[str, Any]:
         section = config[f"{PROJECT}:{component}"]
         section["chart"] = {"path": f"{MISSING_CHARTS}/{chart}", "whenUnreachable": "skip"}
         section.update(NAMESPACES[component])
+    # No Argo CD controller runs here to remove the resources finalizer a cascading
+    # Application carries, so its deletion (and the destroy) would wait forever.
+    config[f"{PROJECT}:argocd"]["cascadeDelete"] = False
     # One app delivered through Git, so Argo CD gets an Application (the others stay Pulumi's).
     config[f"{PROJECT}:apps"][1]["delivery"] = "gitops"
     return document

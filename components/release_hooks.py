@@ -1,6 +1,6 @@
 """What a GitOps app's Argo CD sync hooks may do in its namespace, owned by the platform.
 
-A Recreate app with a migration, delivered by Argo CD, stops itself with a PreSync hook
+A Recreate app with a migration, delivered by Argo CD, stops itself with a sync hook
 that deletes its Deployment (components/workloads/recreate.py). The hook needs an
 identity allowed to do exactly that and a way through the namespace's default-deny
 egress to the Kubernetes API. Those are RBAC and NetworkPolicy objects, which the

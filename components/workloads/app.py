@@ -23,7 +23,7 @@ from .canary import deploy_canary
 from .pod import app_labels, name_of, object_meta
 from .recreate import ReleaseHooks, deploy_recreate
 from .rolling import deploy_rolling
-from .rollout import Ordering
+from .rollout import SYNC_WAVE, Ordering
 
 TYPE_TOKEN = "delivery-platform:workloads:AppWorkload"
 FORMER_TYPE_TOKENS = tuple(
@@ -63,7 +63,13 @@ class AppWorkload(pulumi.ComponentResource):
         self.namespace = namespace if isinstance(namespace, pulumi.Output) else pulumi.Output.from_input(namespace)
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata=object_meta(app.service_account or app.name, namespace, app_labels(app)),
+            metadata=object_meta(
+                app.service_account or app.name,
+                namespace,
+                app_labels(app),
+                # Rendered for Argo CD: before every wave, for sync hooks to run as.
+                {SYNC_WAVE: "-1"} if ordering == "argocd" else None,
+            ),
             # Pods opt out too (pod template); this covers anything else run as it.
             automount_service_account_token=False,
             image_pull_secrets=[{"name": pull_secret}] if pull_secret is not None else None,

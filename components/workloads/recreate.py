@@ -118,11 +118,11 @@ def deploy_recreate(
         build.deployment(STABLE, wave=0, image=image, replicas=app.replicas, strategy=RECREATE)
         return build.service("service", app.name, STABLE, wave=1), {"migrationJobName": None}
 
-    job_name = migration_job_name(app, image, migration)
     if build.ordering == "argocd":
         if release_hooks is None:
             raise ValueError(f"app {app.name!r}: a migration delivered by Argo CD needs release hooks (ReleaseHooks)")
-        return _deploy_with_presync_migration(build, image, migration, job_name, release_hooks)
+        return _deploy_with_sync_hooks(build, image, migration, release_hooks)
+    job_name = migration_job_name(app, image, migration)
     ordered = build.ordering == "pulumi"
     if ordered:
         build.deployment(
@@ -191,39 +191,44 @@ def _migration_job(
     )
 
 
-def _deploy_with_presync_migration(
-    build: Builder, image: ImageRef, migration: Migration, job_name: str, hooks: ReleaseHooks
+def _deploy_with_sync_hooks(
+    build: Builder, image: ImageRef, migration: Migration, hooks: ReleaseHooks
 ) -> tuple[k8s.core.v1.Service, dict[str, Any]]:
-    """The migration flow as Argo CD runs it, in one sync:
+    """The migration flow as Argo CD runs it, in one sync and in the same waves as under
+    Pulumi (the app's ServiceAccount comes first, in wave -1, for the hooks to run as):
 
-    - PreSync, wave 0: the stop hook deletes the Deployment with foreground propagation
-      and waits until it is gone - which the garbage collector allows only once every
-      old pod is deleted, as in the Pulumi flow - so no old pod runs any more.
-    - PreSync, wave 1: the migration Job with the new image. A failed Job fails the
-      sync before its Sync phase: the app stays stopped (no Deployment), as under
-      Pulumi delivery, and the next sync (a retry, or a new commit) runs both again.
-    - Sync: the Deployment at its full size (wave 0), then the Service (wave 1).
+    0. The stop hook deletes the Deployment with foreground propagation and waits until
+       it is gone - which the garbage collector allows only once every old pod is
+       deleted, as in the Pulumi flow - so no old pod runs any more.
+    1. The migration Job with the new image. A failed Job fails the sync before wave 2:
+       the app stays stopped (no Deployment), as under Pulumi delivery, and the next
+       sync (a retry, or a new commit) runs both hooks again.
+    2. The Deployment at its full size.
+    3. The Service.
 
-    Hooks run at every sync of the app, and Argo CD syncs when the app's directory in
-    Git changes (or to heal drift): each such sync is a release that stops the app and
-    migrates, which the migration's idempotence makes safe. The hook's ServiceAccount
-    and its narrow Role are the platform's, created by the stack (ReleaseHookAccess)."""
+    Both hooks are Sync-phase hooks (re-created at every sync, deleted before the next),
+    and Argo CD syncs when the app's directory in Git changes (or to heal drift): each
+    such sync is a release that stops the app and migrates, which the migration's
+    idempotence makes safe. The stop hook's ServiceAccount and narrow Role are the
+    platform's, created by the stack (components/release_hooks.py)."""
     app = build.app
-    presync: dict[str, pulumi.Input[str]] = {HOOK: "PreSync", HOOK_DELETE_POLICY: "BeforeHookCreation"}
+    sync_hook: dict[str, pulumi.Input[str]] = {HOOK: "Sync", HOOK_DELETE_POLICY: "BeforeHookCreation"}
     build.add(
         0,
         lambda opts: k8s.batch.v1.Job(
             f"{build.name}-stop",
             metadata=build.meta(
-                stop_hook_name(app), {**app_labels(app, HOOK_COMPONENT), HOOK_LABEL: "stop"}, presync, wave=0
+                stop_hook_name(app), {**app_labels(app, HOOK_COMPONENT), HOOK_LABEL: "stop"}, sync_hook, wave=0
             ),
             spec=stop_job_spec(app, hooks),
             opts=opts,
         ),
     )
-    job = _migration_job(build, image, migration, job_name, wave=1, annotations=presync)
-    build.deployment(STABLE, wave=0, image=image, replicas=app.replicas, strategy=RECREATE)
-    service = build.service("service", app.name, STABLE, wave=1)
+    # One name for every run: the hook runs at every sync anyway, and the last run
+    # (succeeded or failed) stays for `kubectl logs` until the next one replaces it.
+    job = _migration_job(build, image, migration, f"{app.name}-migrate", wave=1, annotations=sync_hook)
+    build.deployment(STABLE, wave=2, image=image, replicas=app.replicas, strategy=RECREATE)
+    service = build.service("service", app.name, STABLE, wave=3)
     return service, {"migrationJobName": name_of(job)}
 
 

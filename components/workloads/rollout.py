@@ -25,7 +25,7 @@ ResourceT = TypeVar("ResourceT", bound=pulumi.Resource)
 # - "argocd": Argo CD, from manifests rendered into the release repository; waves are
 #   `argocd.argoproj.io/sync-wave` annotations (Argo CD applies a wave only once every
 #   object of the waves before it is healthy), the Recreate migration flow becomes
-#   PreSync hooks, and nothing Pulumi-specific is rendered.
+#   Sync hooks, and nothing Pulumi-specific is rendered.
 # - "none": manifests rendered for reading (a render-only stack): no order at all.
 Ordering = Literal["pulumi", "argocd", "none"]
 

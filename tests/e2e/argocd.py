@@ -34,6 +34,7 @@ from tests.e2e.controlplane import (
     _free_ports,
     cache_root,
     read_versions,
+    tail,
 )
 
 NAMESPACE = "argocd"
@@ -443,7 +444,26 @@ class LocalArgoCD:
 
         with contextlib.suppress(Exception):
             self.refresh(name)
-        return self.control_plane.wait_until(f"Application {name} synced at {revision[:8]}", finished, timeout)
+        try:
+            return self.control_plane.wait_until(f"Application {name} synced at {revision[:8]}", finished, timeout)
+        except TimeoutError as error:
+            raise TimeoutError(f"{error}\n{self.describe(name)}") from None
+
+    def describe(self, name: str) -> str:
+        """The Application's status and the controller's last log lines, for failures."""
+        app = self.application(name) or {}
+        status = app.get("status", {})
+        summary = {
+            "sync": status.get("sync", {}).get("status"),
+            "health": status.get("health"),
+            "conditions": status.get("conditions"),
+            "operationState": status.get("operationState"),
+            "resources": [
+                {k: r.get(k) for k in ("kind", "name", "status", "health", "hook")} for r in status.get("resources", [])
+            ],
+        }
+        logs = "\n".join(f"--- {component} ---\n{tail(path, 25)}" for component, path in self.logs())
+        return f"Application {name}: {json.dumps(summary, indent=1)[:6000]}\n{logs}"
 
     def logs(self) -> Iterator[tuple[str, Path]]:
         for component in self.components:

@@ -80,7 +80,14 @@ class HookRunner:
                         and not pod["metadata"].get("deletionTimestamp")
                     ):
                         self._handled.add(uid)
-                        self.executions.append(self._run(pod))
+                        try:
+                            self.executions.append(self._run(pod))
+                        except KubeApiError as error:
+                            # A kubelet that cannot start a pod fails it; so does this.
+                            execution = Execution(pod["metadata"]["name"], pod["metadata"]["namespace"])
+                            execution.containers.append(("(start)", [], 1, str(error)))
+                            self.executions.append(execution)
+                            self._report(pod, execution)
         except BaseException as error:  # re-raised in the test's thread by __exit__
             self._error = error
 

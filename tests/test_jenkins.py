@@ -41,6 +41,7 @@ APPS = [
         {
             "name": "catalog",
             "environment": "test",
+            "delivery": "gitops",
             "image": "registry.example.com/shop/catalog:2.3.1-b77",
             "strategy": {"type": "rolling"},
         }
@@ -418,63 +419,67 @@ def test_pipeline_builds_source_then_pushes_an_immutable_tag_then_deploys(run_pr
     assert "push=true" not in pipeline.split("stage('Source build')")[1].split("stage('Image build")[0]
 
 
-def test_gitops_deploy_commits_the_new_image_to_the_release_repo(run_program: ProgramRunner) -> None:
+def test_gitops_deploy_records_the_image_then_commits_the_re_rendered_app(run_program: ProgramRunner) -> None:
     pipeline = jenkinsfile(run_jenkins(run_program), "test/catalog")
     environment = environment_of(pipeline)
-    assert environment["DEPLOY_REPO"] == RELEASE.url
-    assert environment["DEPLOY_BRANCH"] == RELEASE.revision
+    assert environment["PLATFORM_REPO"] == JenkinsConfig().pulumi_repo
+    assert environment["PULUMI_STACK"] == STACK
+    assert environment["RELEASE_REPO"] == RELEASE.url
+    assert environment["RELEASE_BRANCH"] == RELEASE.revision
     assert environment["RELEASE_PATH"] == "test/catalog"
     deploy = pipeline.split("stage('Deploy (gitops)')")[1]
-    assert 'yq -i ".image = strenv(IMAGE_REF)" "$RELEASE_PATH/values.yaml"' in deploy
+    # The library renders the app (and records the image); nothing edits YAML by hand.
+    render = re.search(r"bash scripts/release\.sh deploy [^\n]*", deploy)
+    assert render is not None
+    for argument in ('--stack "$PULUMI_STACK"', '--app "$APP"', '--image "$IMAGE_REF"', '--build "$BUILD_NUMBER"'):
+        assert argument in render.group(0)
+    assert '--release-dir "$WORKSPACE/release"' in render.group(0)
+    # First the stack file (the record) to the platform repo, then the rendered app (the
+    # deploy Argo CD syncs) to the release repo, each message naming app, image and build.
+    record = deploy.index('git add --all "Pulumi.$PULUMI_STACK.yaml"')
+    rendered = deploy.index('git add --all "$RELEASE_PATH"')
+    assert deploy.index("bash scripts/release.sh") < record < rendered
+    assert deploy.index('git push origin "HEAD:$PLATFORM_BRANCH"') < rendered < deploy.index(
+        'git push origin "HEAD:$RELEASE_BRANCH"'
+    )
+    assert 'git commit -m "$ENVIRONMENT/$APP: deploy $IMAGE_REF (build $BUILD_NUMBER)"' in deploy[rendered:]
     assert f"gitUsernamePassword(credentialsId: '{JenkinsConfig().deploy_credentials_id}')" in deploy
-    assert 'git push origin "HEAD:$DEPLOY_BRANCH"' in deploy
-    # A commit to the release repo must not trigger the app's build again.
-    assert "poll: false" in deploy
-    assert "pulumi" not in deploy
+    # Commits to either repo must not trigger the app's build again.
+    assert deploy.count("poll: false") == 2
+    assert "pulumi up" not in deploy
 
 
-def test_kustomize_releases_get_the_new_tag_in_the_images_list(run_program: ProgramRunner) -> None:
-    kustomize = ReleaseRepo(url=RELEASE.url, kind="kustomize")
-    deploy = jenkinsfile(run_jenkins(run_program, release=kustomize), "test/catalog").split("stage('Deploy")[1]
-    assert "select(.name == strenv(IMAGE_REPOSITORY))).newTag = strenv(IMAGE_TAG)" in deploy
-    assert '"$RELEASE_PATH/kustomization.yaml"' in deploy
-
-
-def test_new_builds_go_to_the_canary_slot_and_the_idle_colour(run_program: ProgramRunner) -> None:
+def test_pulumi_deploy_sets_the_next_image_setting_and_runs_pulumi_up(run_program: ProgramRunner) -> None:
     graph = run_jenkins(run_program)
-    assert '".strategy.green.image = strenv(IMAGE_REF)"' in jenkinsfile(graph, "prod/checkout")
-    assert '".strategy.canaryImage = strenv(IMAGE_REF)"' in jenkinsfile(graph, "prod/storefront")
-    # The repository the blue-green app runs today (its active colour, blue).
-    blue = APPS[1].strategy.model_dump(by_alias=True)["blue"]["image"]
-    assert environment_of(jenkinsfile(graph, "prod/checkout"))["IMAGE_REPOSITORY"] == parse_image(blue).repository
-
-
-def test_pulumi_deploy_sets_the_apps_image_and_runs_pulumi_up(run_program: ProgramRunner) -> None:
-    config = {"deployMode": "pulumi", "pulumiRepo": "https://git.example.com/platform/infra.git"}
-    graph = run_jenkins(run_program, config)
+    expected = {"prod/checkout": "strategy.green.image", "prod/storefront": "strategy.canaryImage"}
     for index, app in enumerate(APPS):
+        if app.delivery != "pulumi":
+            continue
         pipeline = jenkinsfile(graph, f"{app.environment}/{app.name}")
         environment = environment_of(pipeline)
-        assert environment["DEPLOY_REPO"] == config["pulumiRepo"]
+        assert environment["DEPLOY_REPO"] == JenkinsConfig().pulumi_repo
         assert environment["PULUMI_STACK"] == STACK
-        assert environment["IMAGE_CONFIG_PATH"].startswith(f"delivery-platform:apps[{index}].")
+        # The canary slot, the idle colour: promotion stays a deliberate change.
+        key = expected[f"{app.environment}/{app.name}"]
+        assert environment["IMAGE_CONFIG_PATH"] == f"delivery-platform:apps[{index}].{key}"
         deploy = pipeline.split("stage('Deploy (pulumi)')")[1]
         assert 'pulumi up --yes --stack "$PULUMI_STACK"' in deploy
         assert "credentialsId: 'pulumi-access-token', variable: 'PULUMI_ACCESS_TOKEN'" in deploy
+    # The repository the blue-green app runs today (its active colour, blue).
+    blue = APPS[1].strategy.model_dump(by_alias=True)["blue"]["image"]
+    assert environment_of(jenkinsfile(graph, "prod/checkout"))["IMAGE_REPOSITORY"] == parse_image(blue).repository
     assert "pulumi" in pod_containers(graph)
-    assert "yq" not in pod_containers(graph)
 
 
-def test_deploy_tool_containers_meet_the_restricted_standard(run_program: ProgramRunner) -> None:
-    for config in ({}, {"deployMode": "pulumi", "pulumiRepo": "https://git.example.com/infra.git"}):
-        containers = pod_containers(run_jenkins(run_program, config))
-        (tool,) = (c for name, c in containers.items() if name not in ("builder", "jnlp"))
-        context = tool["securityContext"]
-        assert context["runAsNonRoot"] is True
-        assert context["allowPrivilegeEscalation"] is False
-        assert context["capabilities"] == {"drop": ["ALL"]}
-        assert context["seccompProfile"] == {"type": "RuntimeDefault"}
-        assert parse_image(tool["image"]).tag
+def test_deploy_tool_container_meets_the_restricted_standard(run_program: ProgramRunner) -> None:
+    containers = pod_containers(run_jenkins(run_program))
+    (tool,) = (c for name, c in containers.items() if name not in ("builder", "jnlp"))
+    context = tool["securityContext"]
+    assert context["runAsNonRoot"] is True
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert parse_image(tool["image"]).tag
 
 
 def test_every_object_is_namespaced_explicitly_and_uses_the_given_provider(run_program: ProgramRunner) -> None:
@@ -516,7 +521,8 @@ def test_skipped_chart_keeps_the_rest(run_program: ProgramRunner, caplog: pytest
             {"plugins": [p for p in JenkinsConfig().plugins if not p.startswith("job-dsl:")]},
             "delivery-platform:jenkins.plugins: must include job-dsl",
         ),
-        ({"deployMode": "pulumi"}, "delivery-platform:jenkins.pulumiRepo: is required when deployMode is pulumi"),
+        # The deploy follows each app's owner (apps[].delivery) now.
+        ({"deployMode": "pulumi"}, "delivery-platform:jenkins.deployMode: unknown key"),
         ({"agentNamespace": "jenkins"}, "delivery-platform:jenkins.agentNamespace: must differ from namespace"),
         ({"builder": "docker"}, "delivery-platform:jenkins.builder: must be one of"),
         ({"exposeViaGateway": True}, "delivery-platform:jenkins.hostname: is required"),

@@ -72,9 +72,9 @@ class ChartSource(ConfigModel):
 
 
 class ReleaseRepo(ConfigModel):
-    """The Git repository of release files (Helm values or Kustomize overlays per app)
-    that Argo CD syncs and Jenkins commits new image references to. Each app's files
-    live under `path` with {environment} and {app} filled in."""
+    """The Git repository Argo CD syncs the GitOps apps from: each app's manifests, as
+    the release tool renders them (python -m components.release), in one directory
+    under `path` with {environment} and {app} filled in."""
 
     # Plain http only on the loopback address (a local mirror, the e2e tests' server).
     url: str = Field(
@@ -83,7 +83,6 @@ class ReleaseRepo(ConfigModel):
     )
     revision: str = Field(default="main", min_length=1)  # the branch Argo CD tracks and Jenkins pushes to
     path: str = "{environment}/{app}"
-    kind: Literal["helm", "kustomize"] = "helm"
 
     @model_validator(mode="after")
     def _path_names_the_app(self) -> ReleaseRepo:
@@ -171,9 +170,6 @@ class JenkinsConfig(ConfigModel):
     )
     persistence_size: Quantity = "20Gi"  # the controller's home volume: jobs, build history
     storage_class: str | None = None  # default: the cluster's default StorageClass
-    # Deploy stage: commit the new tag to the release repo for Argo CD (gitops) or
-    # run `pulumi up` on the app's stack (pulumi).
-    deploy_mode: Literal["gitops", "pulumi"] = "gitops"
     source_repo_base: str = "https://git.example.com/apps"  # each app's source is <base>/<app>.git
     source_branch: str = Field(default="main", min_length=1)
     # How often Jenkins polls each app's source for new commits (Jenkins cron syntax);
@@ -182,14 +178,18 @@ class JenkinsConfig(ConfigModel):
     # Jenkins credential ids (usernamePassword); the credentials themselves are created
     # in Jenkins, never in stack config. None: the source repos are public.
     source_credentials_id: str | None = None
-    # May push the deploy commit: to argocd.releaseRepo (gitops) or pulumiRepo (pulumi).
+    # May push the deploy commits: to pulumiRepo (every app) and argocd.releaseRepo
+    # (GitOps apps).
     deploy_credentials_id: str = "deploy-git"
     # Dockerfile stage that compiles and runs the unit tests: the pipeline's source
     # build, run by the same daemonless builder before the image is built and pushed.
     source_build_target: str = Field(default="build", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    # deployMode pulumi: the Git repository and branch of this Pulumi program, and the
-    # Jenkins secret-text credential holding a Pulumi access token.
-    pulumi_repo: str | None = None
+    # The Git repository and branch of this Pulumi program. The stack file is the one
+    # record of what each app runs, so every deploy writes the new image there: then
+    # `pulumi up` applies it (apps[].delivery pulumi, with the Jenkins secret-text
+    # credential holding a Pulumi access token), or the release tool renders it into
+    # the release repo Argo CD syncs (gitops).
+    pulumi_repo: str = Field(default="https://git.example.com/platform/delivery-platform.git", min_length=1)
     pulumi_branch: str = Field(default="main", min_length=1)
     pulumi_credentials_id: str = "pulumi-access-token"
     # GCP service account the agent ServiceAccount impersonates through Workload
@@ -210,8 +210,6 @@ class JenkinsConfig(ConfigModel):
                     "agentNamespace", "must differ from namespace: build pods need a Pod Security level of their own"
                 )
             )
-        if self.deploy_mode == "pulumi" and not self.pulumi_repo:
-            problems.append(FieldProblem("pulumiRepo", "is required when deployMode is pulumi"))
         ids = [plugin_id(plugin) for plugin in self.plugins]
         problems += [
             FieldProblem(f"plugins[{i}]", f"duplicate plugin {plugin!r}")

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..config import AppConfig, BlueGreenStrategy, CanaryStrategy, JenkinsConfig, parse_image
+from ..config import AppConfig, BlueGreenStrategy, JenkinsConfig, parse_image
 from ..config.delivery import ReleaseRepo
+from ..config.workloads import next_image_key
 from .builders import Builder
 from .groovy import groovy_multiline, groovy_string
 
@@ -43,18 +44,6 @@ def image_repository(app: AppConfig) -> str:
     return parse_image(current).repository
 
 
-def image_config_key(app: AppConfig) -> str:
-    """The app setting a new build replaces: the canary slot of a canary app, the idle
-    colour of a blue-green app (promotion stays a deliberate change), else the image."""
-    strategy = app.strategy
-    if isinstance(strategy, CanaryStrategy):
-        return "strategy.canaryImage"
-    if isinstance(strategy, BlueGreenStrategy):
-        idle = "green" if strategy.active == "blue" else "blue"
-        return f"strategy.{idle}.image"
-    return "image"
-
-
 def _container_step(builder: Builder, command: str) -> str:
     target = f"name: 'builder', shell: {groovy_string(builder.shell)}" if builder.shell else "'builder'"
     return f"container({target}) {{\n          sh {groovy_string(command)}\n        }}"
@@ -70,52 +59,72 @@ def _git_checkout(url_variable: str, branch_variable: str, credentials_id: str |
     return f"git({', '.join(arguments)})"
 
 
-def _commit_and_push(credentials_id: str, paths: str) -> str:
+def _commit_and_push(credentials_id: str, paths: str, message: str, branch_variable: str = "DEPLOY_BRANCH") -> str:
     return (
         f"withCredentials([gitUsernamePassword(credentialsId: {groovy_string(credentials_id)})]) {{\n"
         "            sh '''\n"
         '              git config user.name "Jenkins"\n'
         '              git config user.email "jenkins@delivery-platform.invalid"\n'
-        f"              git add {paths}\n"
-        '              git commit -m "$ENVIRONMENT/$APP: deploy $IMAGE_REF (build $BUILD_NUMBER)"\n'
-        '              git push origin "HEAD:$DEPLOY_BRANCH"\n'
+        f"              git add --all {paths}\n"
+        f'              git commit -m "{message}"\n'
+        f'              git push origin "HEAD:${branch_variable}"\n'
         "            '''\n"
         "          }"
     )
 
 
-def _gitops_deploy(config: JenkinsConfig, release: ReleaseRepo, app: AppConfig) -> tuple[dict[str, str], str]:
-    if release.kind == "helm":
-        edit = f'yq -i ".{image_config_key(app)} = strenv(IMAGE_REF)" "$RELEASE_PATH/values.yaml"'
-    else:
-        edit = (
-            'yq -i "(.images[] | select(.name == strenv(IMAGE_REPOSITORY))).newTag = strenv(IMAGE_TAG)" '
-            '"$RELEASE_PATH/kustomization.yaml"'
-        )
+# Both commit messages name the app, the image and the build.
+_RECORD_MESSAGE = "$ENVIRONMENT/$APP: release $IMAGE_REF (build $BUILD_NUMBER)"
+_DEPLOY_MESSAGE = "$ENVIRONMENT/$APP: deploy $IMAGE_REF (build $BUILD_NUMBER)"
+
+
+def _checkout_into(directory: str, url_variable: str, branch_variable: str, credentials_id: str) -> str:
+    checkout = _git_checkout(url_variable, branch_variable, credentials_id, poll=False)
+    return f"dir({groovy_string(directory)}) {{\n          {checkout}\n        }}"
+
+
+def _gitops_deploy(
+    config: JenkinsConfig, release: ReleaseRepo, app: AppConfig, stack: str
+) -> tuple[dict[str, str], str]:
+    """Record the image in the stack file, re-render the app with the library, commit
+    both: the rendered commit is the deploy Argo CD syncs. Nothing edits rendered YAML."""
     environment = {
-        "DEPLOY_REPO": release.url,
-        "DEPLOY_BRANCH": release.revision,
+        "PLATFORM_REPO": config.pulumi_repo,
+        "PLATFORM_BRANCH": config.pulumi_branch,
+        "PULUMI_STACK": stack,
+        "RELEASE_REPO": release.url,
+        "RELEASE_BRANCH": release.revision,
         "RELEASE_PATH": release.app_path(app.environment, app.name),
     }
-    checkout = _git_checkout("DEPLOY_REPO", "DEPLOY_BRANCH", config.deploy_credentials_id, poll=False)
-    push = _commit_and_push(config.deploy_credentials_id, '"$RELEASE_PATH"')
+    render = (
+        'bash scripts/release.sh deploy --stack "$PULUMI_STACK" --app "$APP" --environment "$ENVIRONMENT" '
+        '--image "$IMAGE_REF" --build "$BUILD_NUMBER" --release-dir "$WORKSPACE/release"'
+    )
+    credentials = config.deploy_credentials_id
+    record = _commit_and_push(credentials, '"Pulumi.$PULUMI_STACK.yaml"', _RECORD_MESSAGE, "PLATFORM_BRANCH")
+    deploy = _commit_and_push(credentials, '"$RELEASE_PATH"', _DEPLOY_MESSAGE, "RELEASE_BRANCH")
+    platform_checkout = _checkout_into("infra", "PLATFORM_REPO", "PLATFORM_BRANCH", credentials)
+    release_checkout = _checkout_into("release", "RELEASE_REPO", "RELEASE_BRANCH", credentials)
     steps = (
-        "dir('release') {\n"
-        f"          {checkout}\n"
-        f"          container('yq') {{\n            sh {groovy_string(edit)}\n          }}\n"
-        f"          {push}\n"
+        f"{platform_checkout}\n"
+        f"        {release_checkout}\n"
+        "        dir('infra') {\n"
+        f"          container('pulumi') {{\n            sh {groovy_string(render)}\n          }}\n"
+        f"          {record}\n"
+        "        }\n"
+        "        dir('release') {\n"
+        f"          {deploy}\n"
         "        }"
     )
     return environment, steps
 
 
 def _pulumi_deploy(config: JenkinsConfig, app: AppConfig, app_index: int, stack: str) -> tuple[dict[str, str], str]:
-    assert config.pulumi_repo is not None  # JenkinsConfig requires it for deployMode pulumi
     environment = {
         "DEPLOY_REPO": config.pulumi_repo,
         "DEPLOY_BRANCH": config.pulumi_branch,
         "PULUMI_STACK": stack,
-        "IMAGE_CONFIG_PATH": f"delivery-platform:apps[{app_index}].{image_config_key(app)}",
+        "IMAGE_CONFIG_PATH": f"delivery-platform:apps[{app_index}].{next_image_key(app)}",
     }
     up = (
         "pulumi install\n"
@@ -123,7 +132,7 @@ def _pulumi_deploy(config: JenkinsConfig, app: AppConfig, app_index: int, stack:
         'pulumi up --yes --stack "$PULUMI_STACK"\n'
     )
     checkout = _git_checkout("DEPLOY_REPO", "DEPLOY_BRANCH", config.deploy_credentials_id, poll=False)
-    push = _commit_and_push(config.deploy_credentials_id, '"Pulumi.$PULUMI_STACK.yaml"')
+    push = _commit_and_push(config.deploy_credentials_id, '"Pulumi.$PULUMI_STACK.yaml"', _DEPLOY_MESSAGE)
     steps = (
         "dir('infra') {\n"
         f"          {checkout}\n"
@@ -142,11 +151,12 @@ def _pulumi_deploy(config: JenkinsConfig, app: AppConfig, app_index: int, stack:
 def deploy_stage(
     config: JenkinsConfig, release: ReleaseRepo, app: AppConfig, *, app_index: int, stack: str
 ) -> tuple[dict[str, str], str]:
-    """The pipeline's deploy stage: the environment it adds and its steps. `gitops`
-    commits the new image to the release repo Argo CD syncs; `pulumi` sets the app's
-    image in this program's stack config and runs `pulumi up`."""
-    if config.deploy_mode == "gitops":
-        return _gitops_deploy(config, release, app)
+    """The pipeline's deploy stage, by the app's owner (apps[].delivery): the
+    environment it adds and its steps. Both record the new image in this program's
+    stack file; `pulumi` then runs `pulumi up`, `gitops` renders the app into the
+    release repo Argo CD syncs (scripts/release.sh)."""
+    if app.delivery == "gitops":
+        return _gitops_deploy(config, release, app, stack)
     return _pulumi_deploy(config, app, app_index, stack)
 
 
@@ -198,7 +208,7 @@ def jenkinsfile(
         {_container_step(builder, builder.build_and_push)}
       }}
     }}
-    stage('Deploy ({config.deploy_mode})') {{
+    stage('Deploy ({app.delivery})') {{
       steps {{
         {deploy_steps}
       }}
@@ -216,7 +226,7 @@ def seed_jobs(
             folder=app.environment,
             name=app.name,
             description=(
-                f"Builds {app.name} and deploys it to {app.environment} ({config.deploy_mode}). "
+                f"Builds {app.name} and deploys it to {app.environment} ({app.delivery}). "
                 "Generated from the delivery-platform stack config: change that, not this job."
             ),
             jenkinsfile=jenkinsfile(config, builder, release, app, app_index=index, stack=stack),

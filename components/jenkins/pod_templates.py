@@ -23,9 +23,8 @@ AGENT_IMAGE_REPOSITORY = "jenkins/inbound-agent"
 AGENT_IMAGE_TAG = "3385.vf1123fb_515da_-1"
 AGENT_IMAGE = f"{AGENT_IMAGE_REPOSITORY}:{AGENT_IMAGE_TAG}"
 AGENT_USER = 1000  # `jenkins` in the inbound-agent image
-# Deploy-stage tools, pinned: yq edits the release files (gitops); the Pulumi image
-# matches the SDK this program pins (Python 3.11) for `pulumi up` (pulumi).
-YQ_IMAGE = "mikefarah/yq:4.53.6"
+# The deploy stage's tools, pinned: the Pulumi image matching the SDK this program pins
+# (Python 3.11) runs the release tool (GitOps apps) and `pulumi up` (the others).
 PULUMI_IMAGE = "pulumi/pulumi-python-3.11:3.272.0"
 BUILD_POD_LABELS = {"app.kubernetes.io/name": "jenkins-build", "app.kubernetes.io/part-of": "delivery-platform"}
 RESTRICTED_CONTEXT: dict[str, Any] = {
@@ -60,17 +59,9 @@ def _agent_container() -> dict[str, Any]:
     }
 
 
-def _deploy_container(config: JenkinsConfig) -> dict[str, Any]:
-    if config.deploy_mode == "gitops":
-        return {
-            "name": "yq",
-            "image": YQ_IMAGE,
-            "imagePullPolicy": "IfNotPresent",
-            "command": ["cat"],
-            "tty": True,
-            "securityContext": RESTRICTED_CONTEXT,
-            "resources": _DEPLOY_RESOURCES,
-        }
+def _deploy_container() -> dict[str, Any]:
+    """Python 3.11 and the Pulumi CLI: both deploys run this repository's tools (the
+    release tool renders GitOps apps, `pulumi up` applies the others)."""
     return {
         "name": "pulumi",
         "image": PULUMI_IMAGE,
@@ -117,7 +108,7 @@ def build_pod(config: JenkinsConfig, builder: Builder, image: str, push_secret: 
             # The agent ServiceAccount's Role (read pods and logs of its own namespace)
             # is what builds may use the API for.
             "automountServiceAccountToken": True,
-            "containers": [_agent_container(), builder_container, _deploy_container(config)],
+            "containers": [_agent_container(), builder_container, _deploy_container()],
             "volumes": volumes,
         },
     }

@@ -439,8 +439,10 @@ def test_gitops_deploy_records_the_image_then_commits_the_re_rendered_app(run_pr
     record = deploy.index('git add --all "Pulumi.$PULUMI_STACK.yaml"')
     rendered = deploy.index('git add --all "$RELEASE_PATH"')
     assert deploy.index("bash scripts/release.sh") < record < rendered
-    assert deploy.index('git push origin "HEAD:$PLATFORM_BRANCH"') < rendered < deploy.index(
-        'git push origin "HEAD:$RELEASE_BRANCH"'
+    assert (
+        deploy.index('git push origin "HEAD:$PLATFORM_BRANCH"')
+        < rendered
+        < deploy.index('git push origin "HEAD:$RELEASE_BRANCH"')
     )
     assert 'git commit -m "$ENVIRONMENT/$APP: deploy $IMAGE_REF (build $BUILD_NUMBER)"' in deploy[rendered:]
     assert f"gitUsernamePassword(credentialsId: '{JenkinsConfig().deploy_credentials_id}')" in deploy

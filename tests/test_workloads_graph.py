@@ -42,8 +42,8 @@ def stack_graph(request: pytest.FixtureRequest) -> tuple[str, Graph]:
     asyncio.set_event_loop(loop)
     try:
         config = stack_file_config(name)
-        # Prod delivers its apps through Git; the release tool renders them with these very
-        # components, so their graph is checked here as Pulumi would apply it.
+        # Both stacks deliver apps through Git; the release tool renders them with these
+        # very components, so their graph is checked here as Pulumi would apply it.
         config["apps"] = [{**app, "delivery": "pulumi"} for app in config["apps"]]
         graph = run_stack(ProgramRunner(), config, secrets={"registryPassword": "mock-password"}, stack_name=name)
     finally:

@@ -72,13 +72,13 @@ def render(run_program: ProgramRunner, config: AppConfig, ordering: str = "argoc
     return run_program(program)
 
 
-def annotations(resource: Registered) -> dict[str, str]:
+def annotations_of(resource: Registered) -> dict[str, str]:
     return dict(resource.inputs["metadata"].get("annotations") or {})
 
 
 def wave(graph: Graph, type_: str, name: str) -> int:
     (resource,) = [r for r in graph.of_type(type_) if r.inputs["metadata"]["name"] == name]
-    return int(annotations(resource)[SYNC_WAVE])
+    return int(annotations_of(resource)[SYNC_WAVE])
 
 
 def kubernetes_objects(graph: Graph) -> list[Registered]:
@@ -91,7 +91,7 @@ def test_every_object_has_a_sync_wave_and_nothing_for_pulumi(run_program: Progra
     objects = kubernetes_objects(graph)
     assert objects
     for resource in objects:
-        found = annotations(resource)
+        found = annotations_of(resource)
         assert SYNC_WAVE in found, resource.name
         assert not [key for key in found if key.startswith("pulumi.com/")], resource.name
         assert resource.inputs["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "argocd"
@@ -100,7 +100,7 @@ def test_every_object_has_a_sync_wave_and_nothing_for_pulumi(run_program: Progra
 def test_pulumi_delivery_renders_no_argo_annotations(run_program: ProgramRunner) -> None:
     graph = render(run_program, BLUE_GREEN.model_copy(update={"delivery": "pulumi"}), ordering="pulumi")
     for resource in kubernetes_objects(graph):
-        assert not [key for key in annotations(resource) if key.startswith("argocd.argoproj.io/")], resource.name
+        assert not [key for key in annotations_of(resource) if key.startswith("argocd.argoproj.io/")], resource.name
 
 
 def test_blue_green_switches_after_the_new_colour_and_scales_the_old_one_after_the_switch(
@@ -126,7 +126,7 @@ def test_recreate_migration_runs_as_sync_hooks_between_stop_and_start(run_progra
     jobs = {r.inputs["metadata"]["name"]: r for r in graph.of_type(JOB)}
     assert set(jobs) == {"orders-stop", "orders-migrate"}
     for job in jobs.values():
-        assert annotations(job)[HOOK] == "Sync"
+        assert annotations_of(job)[HOOK] == "Sync"
     account = wave(graph, SERVICE_ACCOUNT, "orders")
     stop = wave(graph, JOB, "orders-stop")
     migrate = wave(graph, JOB, "orders-migrate")

@@ -306,6 +306,24 @@ def test_the_stack_job_installs_a_pinned_auth_plugin_after_signing_in() -> None:
     assert auth < install < operation
 
 
+def test_a_successful_up_renders_the_gitops_apps_into_the_release_repo() -> None:
+    workflow = load("pulumi-stack.yml")
+    names = [step.get("name", "") for step in steps(workflow)]
+    (checkout,) = (step for step in steps(workflow) if step.get("with", {}).get("path") == "release")
+    (render,) = (step for step in steps(workflow) if "scripts/ci-release.sh" in step.get("run", ""))
+    # Only after an up that succeeded (with the gate), and only where a release repo is set.
+    for step in (checkout, render):
+        assert step["if"] == (
+            "inputs.command == 'up' && steps.pulumi.outputs.status == '0' && vars.RELEASE_REPOSITORY != ''"
+        )
+    assert render["run"] == 'bash scripts/ci-release.sh "$STACK" release'
+    assert names.index(checkout["name"]) < names.index(render["name"]) < len(names) - 1
+    assert next(i for i, step in enumerate(steps(workflow)) if step.get("id") == "pulumi") < names.index(
+        checkout["name"]
+    )
+    assert load("deploy.yml")["jobs"]["prod"]["secrets"]["RELEASE_REPO_TOKEN"] == "${{ secrets.RELEASE_REPO_TOKEN }}"
+
+
 def test_checkout_does_not_keep_the_token() -> None:
     for path in sorted(WORKFLOWS.glob("*.yml")):
         for step in steps(load(path.name)):
@@ -467,7 +485,7 @@ def test_jenkinsfile_is_well_formed_declarative(jenkinsfile: Block) -> None:
     # Every helper the stages call is defined beside the pipeline.
     called = set(re.findall(r"\b(\w+)\(", "".join(block.text for block in pipeline.walk() if block.header == "script")))
     defined = {child.header.split()[1].split("(")[0] for child in jenkinsfile.find("def ")}
-    assert defined == {"pulumiWithPolicies", "commentOnPullRequest", "failUnlessClean"}
+    assert defined == {"pulumiWithPolicies", "commentOnPullRequest", "failUnlessClean", "renderReleases"}
     assert defined <= called
 
 

@@ -262,3 +262,54 @@ def test_the_prod_stack_renders_its_apps_where_its_applications_point(tmp_path: 
         kinds = {yaml.safe_load(p.read_text())["kind"] for p in (tmp_path / path).glob("*.yaml")}
         assert "Deployment" in kinds
         assert "Secret" not in kinds
+
+
+def test_ci_release_commits_the_rendered_apps_once(tmp_path: Path) -> None:
+    """scripts/ci-release.sh, as CI runs it after an up of the dev stack: one commit with
+    the rendered apps, and none when nothing changed."""
+    environment = {**toolchain_env(), "GIT_TERMINAL_PROMPT": "0"}
+
+    def git(*args: str, cwd: Path = tmp_path) -> str:
+        done = subprocess.run(["git", *args], cwd=cwd, env=environment, capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    git("init", "--quiet", "--bare", "--initial-branch=main", "releases.git")
+    git("clone", "--quiet", "releases.git", "checkout")
+    checkout = tmp_path / "checkout"
+    git(
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t.invalid",
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "-m",
+        "start",
+        cwd=checkout,
+    )
+    git("push", "--quiet", "origin", "HEAD:main", cwd=checkout)
+
+    def ci_release() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(REPO / "scripts" / "ci-release.sh"), "dev", str(checkout)],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+
+    first = ci_release()
+    assert first.returncode == 0, first.stderr
+    log = git("log", "--format=%s", "main", cwd=tmp_path / "releases.git").splitlines()
+    assert len(log) == 2
+    assert log[0].startswith("dev: render the GitOps apps at ")
+    rendered = git("ls-tree", "-r", "--name-only", "main", cwd=tmp_path / "releases.git").splitlines()
+    dev = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text(encoding="utf-8"))["config"][f"{PROJECT}:apps"]
+    gitops = {f"{app['environment']}/{app['name']}" for app in dev if app.get("delivery") == "gitops"}
+    assert {name.rsplit("/", 1)[0] for name in rendered} == gitops
+    second = ci_release()
+    assert second.returncode == 0, second.stderr
+    assert "up to date" in second.stderr
+    assert len(git("log", "--format=%s", "main", cwd=tmp_path / "releases.git").splitlines()) == 2

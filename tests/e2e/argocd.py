@@ -30,7 +30,6 @@ from tests.e2e.controlplane import (
     Component,
     ControlPlaneError,
     LocalControlPlane,
-    _die_with_parent,
     _free_ports,
     cache_root,
     read_versions,
@@ -254,14 +253,7 @@ class LocalArgoCD:
 
     def stop(self) -> None:
         for component in reversed(self.components):
-            if component.process.poll() is None:
-                component.process.terminate()
-            try:
-                component.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                component.process.kill()
-                component.process.wait()
-            component.log_file.close()
+            component.stop()
         self.components.clear()
         if getattr(self, "repository", None) is not None:
             self.repository.stop()
@@ -374,29 +366,13 @@ class LocalArgoCD:
     def _launch(
         self, name: str, command: list[str], *, env: dict[str, str] | None = None, ready_line: str | None = None
     ) -> None:
-        log_path = self.workdir / "logs" / f"{name}.log"
-        log_file = log_path.open("wb")
-        try:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                env=env,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
-            )
-        except BaseException:
-            log_file.close()
-            raise
-        component = Component(name, process, log_path, log_file)
+        component = Component.start(name, command, workdir=self.workdir, env=env)
         self.components.append(component)
         if ready_line is not None:
             deadline = time.monotonic() + self.startup_timeout
-            while ready_line not in log_path.read_text(errors="replace"):
-                if process.poll() is not None:
-                    raise component.failure(f"exited with status {process.returncode} during start-up")
+            while ready_line not in component.log_path.read_text(errors="replace"):
+                if component.process.poll() is not None:
+                    raise component.failure(f"exited with status {component.process.returncode} during start-up")
                 if time.monotonic() > deadline:
                     raise component.failure(f"did not log {ready_line!r} within {self.startup_timeout:.0f}s")
                 time.sleep(0.2)

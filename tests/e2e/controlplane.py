@@ -466,6 +466,39 @@ class Component:
     log_path: Path
     log_file: IO[bytes]
 
+    @classmethod
+    def start(cls, name: str, command: list[str], *, workdir: Path, env: dict[str, str] | None = None) -> Component:
+        """Starts `command` with its output in workdir/logs/<name>.log."""
+        log_path = workdir / "logs" / f"{name}.log"
+        log_file = log_path.open("wb")
+        try:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                env=env,
+                # Its own session: a Ctrl-C in the terminal reaches pytest, whose
+                # teardown then stops the components in order.
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
+            )
+        except BaseException:
+            log_file.close()
+            raise
+        return cls(name, process, log_path, log_file)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log_file.close()
+
     def failure(self, what: str) -> ControlPlaneError:
         return ControlPlaneError(
             f"{self.name} {what}; last lines of its log {self.log_path} "
@@ -529,14 +562,7 @@ class LocalControlPlane:
         # Newest first and one at a time: an apiserver whose etcd is already gone spends
         # its whole shutdown grace period retrying it.
         for component in reversed(self.components):
-            if component.process.poll() is None:
-                component.process.terminate()
-            try:
-                component.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                component.process.kill()
-                component.process.wait()
-            component.log_file.close()
+            component.stop()
         self.components.clear()
         self._client = None
         if self.workdir is not None and self._owns_workdir:
@@ -666,25 +692,9 @@ class LocalControlPlane:
 
     def _launch(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         assert self.workdir is not None
-        log_path = self.workdir / "logs" / f"{name}.log"
-        log_file = log_path.open("wb")
-        try:
-            process = subprocess.Popen(
-                [str(self.binaries.path(name)), *args],
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                env=env,
-                # Its own session: a Ctrl-C in the terminal reaches pytest, whose
-                # teardown then stops the components in order.
-                start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
-            )
-        except BaseException:
-            log_file.close()
-            raise
-        self.components.append(Component(name, process, log_path, log_file))
+        self.components.append(
+            Component.start(name, [str(self.binaries.path(name)), *args], workdir=self.workdir, env=env)
+        )
 
     def _check_alive(self) -> None:
         for component in self.components:

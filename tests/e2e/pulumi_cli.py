@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,3 +101,16 @@ class PulumiProject:
 def repo_stack_file(stack: str) -> dict[str, object]:
     document: dict[str, object] = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
     return document
+
+
+def release_tool(args: Sequence[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m components.release ARGS` from this repository, as CI runs it."""
+    return subprocess.run(
+        [str(REPO / ".venv" / "bin" / "python"), "-m", "components.release", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )

@@ -35,7 +35,7 @@ from tests.e2e.argocd import LocalArgoCD
 from tests.e2e.controlplane import LocalControlPlane
 from tests.e2e.hooks import HookRunner
 from tests.e2e.k8s_stack import STACK, E2EStack
-from tests.e2e.pulumi_cli import REPO, PulumiProject, toolchain_env
+from tests.e2e.pulumi_cli import REPO, PulumiProject, release_tool, toolchain_env
 from tests.e2e.recorder import (
     APP_NAME_LABEL,
     Recorder,
@@ -147,15 +147,7 @@ class GitOps:
         return self.stack.project.workdir
 
     def release_tool(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [str(REPO / ".venv" / "bin" / "python"), "-m", "components.release", *args],
-            cwd=REPO,
-            env=self.environment,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
+        result = release_tool(args, self.environment)
         if check and result.returncode != 0:
             raise AssertionError(f"release tool {args} failed:\n{result.stdout}\n{result.stderr}")
         return result

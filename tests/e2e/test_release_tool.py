@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from components.config import PROJECT
-from tests.e2e.pulumi_cli import REPO, toolchain_env
+from tests.e2e.pulumi_cli import REPO, release_tool, toolchain_env
 
 STACK = "release"
 # Known plain text of the stack's secrets, so the output can be searched for them.
@@ -88,24 +88,7 @@ class Tool:
         return result.stdout
 
     def run(self, *args: str, stack: str = STACK, project: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                str(REPO / ".venv" / "bin" / "python"),
-                "-m",
-                "components.release",
-                *args,
-                "--stack",
-                stack,
-                "--project-dir",
-                str(project or self.project),
-            ],
-            cwd=REPO,
-            env=self.environment,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
+        return release_tool([*args, "--stack", stack, "--project-dir", str(project or self.project)], self.environment)
 
 
 @pytest.fixture(scope="module")

@@ -116,7 +116,7 @@ def test_agents_rbac_and_the_build_pod_are_accepted(deployed: PulumiProject, con
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "jenkins-agent", "namespace": agents}]
     template = _get(control_plane, "v1", "PodTemplate", "image-builder", agents)
     containers = {container["name"] for container in template["template"]["spec"]["containers"]}
-    assert containers == {"jnlp", "builder", "yq"}
+    assert containers == {"jnlp", "builder", "pulumi"}
     seed_jobs = _get(control_plane, "v1", "ConfigMap", "jenkins-seed-jobs", expected_config().jenkins.namespace)
     assert seed_jobs["metadata"]["labels"] == {"jenkins-jenkins-config": "true"}
 

@@ -34,20 +34,33 @@ def test_dev_stack_up_preview_change_destroy(tmp_path: Path) -> None:
     objects = rendered_objects(tmp_path)
     namespaces = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
     assert {env.name for env in config.environments} <= namespaces
+    # One owner per app: Pulumi renders the Pulumi-delivered apps' Deployments, and
+    # only the Git-delivered apps get an Argo CD Application.
     deployed_apps = {
         (o["metadata"]["namespace"], o["metadata"]["labels"]["app.kubernetes.io/name"])
         for o in objects
-        if o["kind"] == "Deployment"
+        if o["kind"] == "Deployment" and o["metadata"].get("namespace") in namespaces
     }
-    assert {(app.environment, app.name) for app in config.apps} <= deployed_apps
+    by_pulumi = {(app.environment, app.name) for app in config.apps if app.delivery == "pulumi"}
+    by_git = {(app.environment, app.name) for app in config.apps if app.delivery == "gitops"}
+    assert by_pulumi
+    assert by_git
+    assert deployed_apps == by_pulumi
+    applications = {
+        (o["metadata"]["labels"]["delivery-platform/environment"], o["metadata"]["labels"]["app.kubernetes.io/name"])
+        for o in objects
+        if o["kind"] == "Application"
+    }
+    assert applications == by_git
 
     outputs = json.loads(project.run("stack", "output", "--stack", "dev", "--json").stdout)
     assert set(outputs["namespaces"]) == {env.name for env in config.environments}
-    assert set(outputs["apps"]) == {f"{app.environment}/{app.name}" for app in config.apps}
+    assert set(outputs["apps"]) == {f"{environment}/{name}" for environment, name in by_pulumi}
 
     project.run("preview", "--stack", "dev", "--expect-no-changes")
 
-    index = next(i for i, app in enumerate(config.apps) if app.strategy.type == "blue-green")
+    # A Git-delivered app's config change is a release commit, not a Pulumi diff.
+    index = next(i for i, app in enumerate(config.apps) if app.delivery == "pulumi" and app.strategy.type == "recreate")
     replicas = config.apps[index].replicas
     project.run("config", "set", "--path", f"delivery-platform:apps[{index}].replicas", str(replicas + 1))
     diff = project.run("preview", "--stack", "dev", "--diff", "--expect-no-changes", check=False)

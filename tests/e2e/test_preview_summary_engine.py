@@ -55,6 +55,15 @@ def resource_names(resources: list[dict[str, Any]], component_type: str, app: st
     return names
 
 
+def delivered_by_pulumi(stack: dict[str, Any]) -> dict[str, Any]:
+    """The stack file with every app applied by Pulumi: a Git-delivered app's change is a
+    release commit, which no preview shows."""
+    pulumi_only = copy.deepcopy(stack)
+    for app in pulumi_only["config"][APPS_KEY]:
+        app["delivery"] = "pulumi"
+    return pulumi_only
+
+
 def changed_config(stack: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The stack file with one change of each kind, and the apps involved."""
     config = validate_stack_config(stack_file_config("dev"))
@@ -103,7 +112,7 @@ class RealPreview:
 @pytest.fixture(scope="module")
 def real_preview(tmp_path_factory: pytest.TempPathFactory) -> RealPreview:
     workdir = tmp_path_factory.mktemp("preview-summary")
-    stack = repo_stack_file("dev")
+    stack = delivered_by_pulumi(repo_stack_file("dev"))
     project = PulumiProject(workdir, {"dev": stack})
     project.init_stack("dev")
     project.run("up", "--stack", "dev", "--yes", "--skip-preview")

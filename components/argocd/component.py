@@ -13,10 +13,10 @@ import pulumi_kubernetes as k8s
 from .. import system_network as net
 from ..charts import ARGOCD_CHART, ChartRelease, deploy_chart, system_namespace_labels
 from ..config import AppConfig, ArgoCDConfig, EnvironmentConfig, ManagedCluster
+from ..environment import ENVIRONMENT_LABEL
 from .gitops import (
     API_VERSION,
     CLUSTER_SECRET_LABEL,
-    ENVIRONMENT_LABEL,
     IN_CLUSTER,
     RESOURCES_FINALIZER,
     app_project_spec,

@@ -13,7 +13,6 @@ IN_CLUSTER = "https://kubernetes.default.svc"
 API_VERSION = "argoproj.io/v1alpha1"
 CLUSTER_SECRET_LABEL = {"argocd.argoproj.io/secret-type": "cluster"}
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
-ENVIRONMENT_LABEL = "delivery-platform/environment"
 # The namespaced kinds an app's release files may hold. Missing on purpose: the
 # objects that isolate a namespace (NetworkPolicy, ResourceQuota, LimitRange, Role,
 # RoleBinding), which the platform owns, so no app can loosen its namespace via Git.

@@ -165,7 +165,8 @@ METHOD = """## Method
   (`VmHWM`), imports included.
 - **Real engine (P3, P4).** `pulumi preview` of a new `bench` stack (every resource a
   create) with the offline engine built by `scripts/setup.sh`, each program a temporary
-  copy with its own file backend. CPU time is user + system time of the CLI and
+  copy with its own file backend, without checkpoints as CI previews
+  (`PULUMI_SKIP_CHECKPOINTS`, scripts/ci-stack.sh). CPU time is user + system time of the CLI and
   everything it ran (engine, language host, program, plugins, policy analyzer).
 - **Noise.** The machine is shared with other work, so runs are interleaved (one of
   each per repetition) and each figure is the median of the per-repetition ratios.
@@ -196,7 +197,7 @@ METHOD = """## Method
 - **P4** is bounded below by what any policy pack costs in this engine, shown beside
   it: the floor pack (one policy that checks nothing). For every resource the engine
   calls the analyzer twice (`Remediate`, then `Analyze`; also for packs without
-  remediations), each call marshalling the resource's properties, and the 3.259 CLI
+  remediations), each call marshalling the resource's properties, and the CLI (3.259, profiled)
   writes every such call with the properties to its always-on automatic log
   (`~/.pulumi/logs`, gzip), which alone is about 40% of the engine's CPU in a
   preview (`pulumi preview --profiling`). Neither can be changed from a pack.

@@ -1,5 +1,5 @@
 """The preview summary tool on small hand-made inputs shaped like the engine's JSON
-(Pulumi v3.259: the `pulumi preview --json` digest and the engine events of
+(Pulumi v3.259 to v3.274: the `pulumi preview --json` digest and the engine events of
 `--event-log`): edge cases the real dev stack cannot produce. tests/e2e covers the
 tool on real engine output."""
 

@@ -10,7 +10,7 @@ FILE (or standard input) is either of the two JSON forms the engine writes:
   PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true. One JSON object per line; the only form
   that carries policy violations.
 - the digest: plain `pulumi preview --json`. One JSON document with `steps`,
-  `diagnostics` and `changeSummary`. Pulumi v3.259 leaves every policy event out of
+  `diagnostics` and `changeSummary`. Pulumi v3.259 to v3.274 leave every policy event out of
   it, so a summary of a digest says that policy results are missing instead of
   claiming there were none.
 

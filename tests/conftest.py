@@ -17,6 +17,7 @@ import yaml
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
 
 from components.config import PROJECT
+from components.release.stackfile import is_secure, platform_settings
 from tests.graph import Graph, Registered
 
 REPO = Path(__file__).resolve().parent.parent
@@ -101,25 +102,16 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
-def _encrypted(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"}
-
-
 def stack_file_config(stack: str) -> dict[str, Any]:
     """The `delivery-platform:` keys of Pulumi.<stack>.yaml, without the prefix; its
     encrypted secrets are left out (runs get PLATFORM_SECRETS instead)."""
-    document = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
-    return {
-        key.split(":", 1)[1]: value
-        for key, value in document["config"].items()
-        if key.startswith(f"{PROJECT}:") and not _encrypted(value)
-    }
+    return platform_settings(yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")))
 
 
 def stack_file_secrets(stack: str) -> list[str]:
     """The secret keys Pulumi.<stack>.yaml carries encrypted."""
     document = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
-    return [key.split(":", 1)[1] for key, value in document["config"].items() if _encrypted(value)]
+    return [key.split(":", 1)[1] for key, value in document["config"].items() if is_secure(value)]
 
 
 class ProgramRunner:

@@ -28,22 +28,26 @@ def stack_file(project_dir: Path, stack: str) -> Path:
     return project_dir / f"Pulumi.{stack}.yaml"
 
 
-def _is_secure(value: object) -> bool:
+def is_secure(value: object) -> bool:
+    """A stack file value Pulumi keeps encrypted (`{secure: ...}`)."""
     return isinstance(value, dict) and set(value) == {"secure"}
 
 
-def _validated(text: str) -> StackConfig:
-    """The validated `delivery-platform:` settings of a stack file's text; raises
-    ConfigError (naming every bad key) like the program does."""
-    document = yaml.safe_load(text) or {}
+def platform_settings(document: dict[str, Any]) -> dict[str, Any]:
+    """The `delivery-platform:` settings of a parsed stack file, without the prefix and
+    without its encrypted values."""
     prefix = f"{PROJECT}:"
-    return validate_stack_config(
-        {
-            key.removeprefix(prefix): value
-            for key, value in (document.get("config") or {}).items()
-            if key.startswith(prefix) and not _is_secure(value)
-        }
-    )
+    return {
+        key.removeprefix(prefix): value
+        for key, value in (document.get("config") or {}).items()
+        if key.startswith(prefix) and not is_secure(value)
+    }
+
+
+def _validated(text: str) -> StackConfig:
+    """The validated settings of a stack file's text; raises ConfigError (naming every
+    bad key) like the program does."""
+    return validate_stack_config(platform_settings(yaml.safe_load(text) or {}))
 
 
 def read_stack_config(project_dir: Path, stack: str) -> StackConfig:

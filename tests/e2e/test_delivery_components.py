@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from components.config import PROJECT, StackConfig, validate_stack_config
+from components.release.stackfile import platform_settings
 from tests.e2e.argocd import ArgoCDBinaries
 from tests.e2e.controlplane import LocalControlPlane
 from tests.e2e.pulumi_cli import PulumiProject, repo_stack_file
@@ -55,16 +56,7 @@ def stack_document(kubeconfig: Path) -> dict[str, Any]:
 
 
 def expected_config() -> StackConfig:
-    config = stack_document(Path("kubeconfig"))["config"]
-    assert isinstance(config, dict)
-    prefix = f"{PROJECT}:"
-    return validate_stack_config(
-        {
-            key.removeprefix(prefix): value
-            for key, value in config.items()
-            if not isinstance(value, dict) or "secure" not in value
-        }
-    )
+    return validate_stack_config(platform_settings(stack_document(Path("kubeconfig"))))
 
 
 @pytest.fixture(scope="module")

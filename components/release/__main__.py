@@ -86,48 +86,58 @@ def _same_tree_or_both_absent(left: Path, right: Path) -> bool:
     return _same_tree(left, right)
 
 
+def _render(arguments: argparse.Namespace) -> int:
+    paths = _render_into(arguments, arguments.release_dir, arguments.app)
+    print(json.dumps({"stack": arguments.stack, "paths": paths}))
+    return 0
+
+
+def _deploy(arguments: argparse.Namespace) -> int:
+    config = read_stack_config(arguments.project_dir, arguments.stack)
+    index = app_index(config, arguments.app, arguments.environment)
+    app = config.apps[index]
+    if app.delivery != "gitops":
+        raise RenderError(f"app {app.name!r} is delivered by Pulumi, not through Git")
+    key = set_next_image(arguments.project_dir, arguments.stack, index, app, arguments.image)
+    summary = {
+        "stack": arguments.stack,
+        "app": app.name,
+        "environment": app.environment,
+        "image": arguments.image,
+        "build": arguments.build,
+        "setting": f"apps[{index}].{key}",
+        "paths": _render_into(arguments, arguments.release_dir, [app.name]),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+def _check(arguments: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="delivery-platform-check-") as tmp:
+        fresh = Path(tmp)
+        shutil.copytree(arguments.release_dir, fresh, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
+        differing = [
+            path
+            for path in _render_into(arguments, fresh, [])
+            if not _same_tree_or_both_absent(fresh / path, arguments.release_dir / path)
+        ]
+    print(json.dumps({"stack": arguments.stack, "outOfDate": differing}))
+    return 1 if differing else 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"render": _render, "deploy": _deploy, "check": _check}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     try:
-        if arguments.command == "render":
-            paths = _render_into(arguments, arguments.release_dir, arguments.app)
-            print(json.dumps({"stack": arguments.stack, "paths": paths}))
-        elif arguments.command == "deploy":
-            config = read_stack_config(arguments.project_dir, arguments.stack)
-            index = app_index(config, arguments.app, arguments.environment)
-            app = config.apps[index]
-            if app.delivery != "gitops":
-                raise RenderError(f"app {app.name!r} is delivered by Pulumi, not through Git")
-            key = set_next_image(arguments.project_dir, arguments.stack, index, app, arguments.image)
-            paths = _render_into(arguments, arguments.release_dir, [app.name])
-            summary = {
-                "stack": arguments.stack,
-                "app": app.name,
-                "environment": app.environment,
-                "image": arguments.image,
-                "build": arguments.build,
-                "setting": f"apps[{index}].{key}",
-                "paths": paths,
-            }
-            print(json.dumps(summary))
-        else:
-            with tempfile.TemporaryDirectory(prefix="delivery-platform-check-") as tmp:
-                fresh = Path(tmp)
-                shutil.copytree(arguments.release_dir, fresh, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
-                differing = [
-                    path
-                    for path in _render_into(arguments, fresh, [])
-                    if not _same_tree_or_both_absent(fresh / path, arguments.release_dir / path)
-                ]
-            print(json.dumps({"stack": arguments.stack, "outOfDate": differing}))
-            return 1 if differing else 0
+        return COMMANDS[arguments.command](arguments)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (StackFileError, RenderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

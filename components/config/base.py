@@ -4,8 +4,9 @@ image references, and the error type that carries a field path."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -77,6 +78,12 @@ class CrossFieldError(ValueError):
 def check(problems: list[FieldProblem]) -> None:
     if problems:
         raise CrossFieldError(problems)
+
+
+def repeated(path: str, values: Sequence[Any], message: Callable[[Any], str]) -> list[FieldProblem]:
+    """A problem at `path` (formatted with the index) for each value already seen earlier
+    in `values`, e.g. `repeated("nodePools[{}].name", names, lambda n: f"duplicate {n!r}")`."""
+    return [FieldProblem(path.format(i), message(value)) for i, value in enumerate(values) if value in values[:i]]
 
 
 def _dns_label(value: str) -> str:

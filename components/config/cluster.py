@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from .admission import BinaryAuthorizationConfig
 from .backup import BackupConfig
-from .base import ConfigModel, FieldProblem, check
+from .base import ConfigModel, FieldProblem, check, repeated
 from .gcp import (
     Cidr,
     GkeName,
@@ -180,13 +180,7 @@ class GkeStandardConfig(_GkeCommon):
     @model_validator(mode="after")
     def _unique_pools(self) -> GkeStandardConfig:
         names = [pool.name for pool in self.node_pools]
-        check(
-            [
-                FieldProblem(f"nodePools[{i}].name", f"duplicate node pool name {name!r}")
-                for i, name in enumerate(names)
-                if name in names[:i]
-            ]
-        )
+        check(repeated("nodePools[{}].name", names, lambda name: f"duplicate node pool name {name!r}"))
         return self
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from .base import ConfigModel, DnsLabel, FieldProblem, PinnedImage, check, parse_image
+from .base import ConfigModel, DnsLabel, FieldProblem, PinnedImage, check, parse_image, repeated
 from .gcp import Cidr
 from .workloads import GatewayRef, Hostname, Quantity, Resources
 
@@ -335,18 +335,16 @@ class ArgoCDConfig(ConfigModel):
                         "is required for 1:N: the hub authenticates to spokes through Workload Identity",
                     )
                 )
-        names = [cluster.name for cluster in self.managed_clusters]
-        problems += [
-            FieldProblem(f"managedClusters[{i}].name", f"duplicate cluster name {name!r}")
-            for i, name in enumerate(names)
-            if name in names[:i]
-        ]
-        servers = [cluster.server for cluster in self.managed_clusters]
-        problems += [
-            FieldProblem(f"managedClusters[{i}].server", f"{server} is already registered")
-            for i, server in enumerate(servers)
-            if server in servers[:i]
-        ]
+        problems += repeated(
+            "managedClusters[{}].name",
+            [cluster.name for cluster in self.managed_clusters],
+            lambda name: f"duplicate cluster name {name!r}",
+        )
+        problems += repeated(
+            "managedClusters[{}].server",
+            [cluster.server for cluster in self.managed_clusters],
+            lambda server: f"{server} is already registered",
+        )
         check(problems)
         return self
 

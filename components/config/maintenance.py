@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from .base import ConfigModel, FieldProblem, check
+from .base import ConfigModel, FieldProblem, check, repeated
 
 Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 WEEKDAYS: tuple[Weekday, ...] = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -125,11 +125,5 @@ class MaintenanceConfig(ConfigModel):
     @model_validator(mode="after")
     def _unique_exclusions(self) -> MaintenanceConfig:
         names = [exclusion.name for exclusion in self.exclusions]
-        check(
-            [
-                FieldProblem(f"exclusions[{i}].name", f"duplicate exclusion name {name!r}")
-                for i, name in enumerate(names)
-                if name in names[:i]
-            ]
-        )
+        check(repeated("exclusions[{}].name", names, lambda name: f"duplicate exclusion name {name!r}"))
         return self

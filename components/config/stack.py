@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from .base import ConfigModel, CrossFieldError, FieldProblem, check
+from .base import ConfigModel, CrossFieldError, FieldProblem, check, repeated
 from .cluster import ClusterConfig, GkeAutopilotConfig, GkeStandardConfig, KubeconfigCluster, RenderCluster
 from .delivery import ArgoCDConfig, JenkinsConfig
 from .workloads import (
@@ -223,11 +223,7 @@ def _route_clashes(apps: list[AppConfig]) -> list[FieldProblem]:
 def reference_problems(env_names: list[Any], apps: list[tuple[Any, Any]]) -> list[FieldProblem]:
     """Rules across sections: unique environments, apps placed in a declared
     environment, and one app of a name per environment."""
-    problems = [
-        FieldProblem(f"environments[{i}].name", f"duplicate environment {name!r}")
-        for i, name in enumerate(env_names)
-        if name in env_names[:i]
-    ]
+    problems = repeated("environments[{}].name", env_names, lambda name: f"duplicate environment {name!r}")
     seen: set[tuple[Any, Any]] = set()
     for i, (name, environment) in enumerate(apps):
         if environment not in env_names:

@@ -374,6 +374,10 @@ def test_skipped_chart_keeps_projects_and_applications(
         ({"topology": "1:N", "workloadIdentityServiceAccount": GSA}, "delivery-platform:argocd.managedClusters:"),
         ({"topology": "1:N", "managedClusters": SPOKES}, "delivery-platform:argocd.workloadIdentityServiceAccount:"),
         ({**HUB, "managedClusters": [SPOKES[0], SPOKES[0]]}, "delivery-platform:argocd.managedClusters[1].name:"),
+        (
+            {**HUB, "managedClusters": [SPOKES[0], {**SPOKES[1], "server": SPOKES[0]["server"]}]},
+            "delivery-platform:argocd.managedClusters[1].server: https://203.0.113.20 is already registered",
+        ),
         ({"sync": {"options": ["CreateNamespace=true"]}}, "delivery-platform:argocd.sync.options:"),
         (
             {"sync": {"retry": {"backoff": {"duration": "soon"}}}},

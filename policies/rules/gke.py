@@ -135,6 +135,17 @@ def _standard_only(gke: Gke) -> bool:
     return gke.autopilot is False
 
 
+def _node_settings(gke: Gke, *, on_autopilot: bool = False) -> list[tuple[str, dict[str, Any] | Unknown]]:
+    """(where, nodeConfig) of every node configuration a check reads: the declared ones
+    (on Autopilot only with `on_autopilot`: GKE sets most of its nodes' settings) and the
+    defaults auto-provisioned nodes get."""
+    places = list(node_configs(gke)) if on_autopilot or _standard_only(gke) else []
+    defaults = _auto_provisioning(gke)
+    if defaults is not None:
+        places.append((f"{gke.describe()} auto-provisioned nodes", defaults))
+    return places
+
+
 def _check_autopilot_regional(gke: Gke, config: Config) -> Iterator[str]:
     location = text(gke.props, "location")
     if gke.autopilot is True and is_zone(location):
@@ -219,11 +230,7 @@ def _check_workload_identity(gke: Gke, config: Config) -> Iterator[str]:
 def _check_shielded_nodes(gke: Gke, config: Config) -> Iterator[str]:
     if gke.is_cluster and flag(gke.props, "enableShieldedNodes") is False:
         yield f"{gke.describe()} disables shielded nodes"
-    places = list(node_configs(gke)) if _standard_only(gke) else []
-    defaults = _auto_provisioning(gke)
-    if defaults is not None:
-        places.append((f"{gke.describe()} auto-provisioned nodes", defaults))
-    for where, node_config in places:
+    for where, node_config in _node_settings(gke):
         shielded = obj(node_config, "shieldedInstanceConfig")
         if shielded is UNKNOWN:
             continue
@@ -258,11 +265,7 @@ def _check_auto_repair_upgrade(gke: Gke, config: Config) -> Iterator[str]:
 
 def _check_node_image(gke: Gke, config: Config) -> Iterator[str]:
     allowed = {image.upper() for image in config.get("allowedImageTypes", ())}
-    places = list(node_configs(gke))
-    defaults = _auto_provisioning(gke)
-    if defaults is not None:
-        places.append((f"{gke.describe()} auto-provisioned nodes", defaults))
-    for where, node_config in places:
+    for where, node_config in _node_settings(gke, on_autopilot=True):
         image = text(node_config, "imageType")
         if isinstance(image, str) and image.upper() not in allowed:
             yield f"{where} runs image type {image}; use one of {sorted(allowed)} (Container-Optimized OS)"
@@ -351,11 +354,7 @@ def is_default_service_account(account: str) -> bool:
 
 
 def _check_node_service_account(gke: Gke, config: Config) -> Iterator[str]:
-    places = list(node_configs(gke)) if _standard_only(gke) else []
-    defaults = _auto_provisioning(gke)
-    if defaults is not None:
-        places.append((f"{gke.describe()} auto-provisioned nodes", defaults))
-    for where, node_config in places:
+    for where, node_config in _node_settings(gke):
         account = text(node_config, "serviceAccount")
         if account is UNKNOWN:
             continue
@@ -407,11 +406,7 @@ def _check_vpc_native(gke: Gke, config: Config) -> Iterator[str]:
 
 
 def _check_boot_disk_cmek(gke: Gke, config: Config) -> Iterator[str]:
-    places = list(node_configs(gke)) if _standard_only(gke) else []
-    defaults = _auto_provisioning(gke)
-    if defaults is not None:
-        places.append((f"{gke.describe()} auto-provisioned nodes", defaults))
-    for where, node_config in places:
+    for where, node_config in _node_settings(gke):
         key = text(node_config, "bootDiskKmsKey")
         if key is not UNKNOWN and not key:
             yield f"{where} encrypts its boot disks with a Google-managed key; set bootDiskKmsKey to a Cloud KMS key"

@@ -52,6 +52,17 @@ class ChartRelease:
         }
 
 
+# Pod Security "restricted" for a chart's containers, in Helm values' spelling: what
+# every container of the platform's charts runs with (a chart's own user id on top).
+RESTRICTED_CONTAINER: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "readOnlyRootFilesystem": True,
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
 def system_namespace_labels(component: str, *, enforce: str) -> dict[str, str]:
     """Labels of a platform system's namespace (CI, CD): Pod Security Standards enforced
     at `enforce` (what the upstream chart's pods pass) and always audited and warned at

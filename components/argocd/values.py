@@ -19,6 +19,7 @@ from typing import Any
 
 import pulumi
 
+from ..charts import RESTRICTED_CONTAINER
 from ..config import ArgoCDConfig
 
 RELEASE_NAME = "argocd"
@@ -41,13 +42,6 @@ APPLICATION_CONTROLLER = "argocd-application-controller"
 APPLICATIONSET_CONTROLLER = "argocd-applicationset-controller"
 SERVER_PORT = 8080
 
-RESTRICTED_CONTEXT: dict[str, Any] = {
-    "runAsNonRoot": True,
-    "readOnlyRootFilesystem": True,
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
 # Requests sized for a platform of tens of apps; memory limits leave room for a large
 # repository render (repo-server) or many clusters' caches (controller).
 RESOURCES: Mapping[str, dict[str, Any]] = {
@@ -68,7 +62,7 @@ def _scaled(config: ArgoCDConfig, component: str) -> dict[str, Any]:
         "replicas": HA_REPLICAS if config.ha else 1,
         "pdb": DISRUPTION_BUDGET if config.ha else {"enabled": False},
         "resources": RESOURCES[component],
-        "containerSecurityContext": RESTRICTED_CONTEXT,
+        "containerSecurityContext": RESTRICTED_CONTAINER,
     }
 
 
@@ -84,12 +78,12 @@ def _redis_ha(config: ArgoCDConfig) -> dict[str, Any]:
         "splitBrainDetection": {"resources": RESOURCES["sidecar"]},
         "init": {"resources": RESOURCES["sidecar"]},
         "podDisruptionBudget": {"maxUnavailable": 1},
-        "containerSecurityContext": RESTRICTED_CONTEXT,
+        "containerSecurityContext": RESTRICTED_CONTAINER,
         "haproxy": {
             "resources": RESOURCES["haproxy"],
             "init": {"resources": RESOURCES["sidecar"]},
             "podDisruptionBudget": {"maxUnavailable": 1},
-            "containerSecurityContext": RESTRICTED_CONTEXT,
+            "containerSecurityContext": RESTRICTED_CONTAINER,
         },
     }
 
@@ -118,7 +112,7 @@ def chart_values(config: ArgoCDConfig, admin_hash: pulumi.Input[str]) -> dict[st
         "notifications": {"enabled": False},
         "redis": {
             "resources": RESOURCES["redis"],
-            "containerSecurityContext": RESTRICTED_CONTEXT,
+            "containerSecurityContext": RESTRICTED_CONTAINER,
         },
         "redis-ha": _redis_ha(config),
         "controller": {
@@ -126,7 +120,7 @@ def chart_values(config: ArgoCDConfig, admin_hash: pulumi.Input[str]) -> dict[st
             # One replica by design: a budget could only block drains or protect nothing.
             "pdb": {"enabled": False},
             "resources": RESOURCES["controller"],
-            "containerSecurityContext": RESTRICTED_CONTEXT,
+            "containerSecurityContext": RESTRICTED_CONTAINER,
             **identity,
         },
         "server": {**_scaled(config, "server"), **identity},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..charts import RESTRICTED_CONTAINER
 from ..config import JenkinsConfig
 from .builders import Builder
 from .groovy import jcasc_literal, to_yaml
@@ -27,14 +28,7 @@ AGENT_USER = 1000  # `jenkins` in the inbound-agent image
 # (Python 3.11) runs the release tool (GitOps apps) and `pulumi up` (the others).
 PULUMI_IMAGE = "pulumi/pulumi-python-3.11:3.272.0"
 BUILD_POD_LABELS = {"app.kubernetes.io/name": "jenkins-build", "app.kubernetes.io/part-of": "delivery-platform"}
-RESTRICTED_CONTEXT: dict[str, Any] = {
-    "runAsNonRoot": True,
-    "runAsUser": AGENT_USER,
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-    "readOnlyRootFilesystem": True,
-}
+RESTRICTED_CONTEXT: dict[str, Any] = {**RESTRICTED_CONTAINER, "runAsUser": AGENT_USER}
 AGENT_RESOURCES = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
 _DEPLOY_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
 _TMP = {"name": "tmp", "mountPath": "/tmp"}

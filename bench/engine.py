@@ -94,7 +94,7 @@ class FleetProjects:
             args += ["--policy-pack", str(policy_pack)]
         cpu, start = _children_cpu(), time.perf_counter()
         try:
-            self.projects[kind].execute(["pulumi", *args, "--non-interactive"], env=PREVIEW_ENV)
+            self.projects[kind].run(*args, env=PREVIEW_ENV)
         except subprocess.TimeoutExpired as error:
             raise AssertionError(f"pulumi {' '.join(args)} timed out") from error
         return Timing(time.perf_counter() - start, _children_cpu() - cpu)

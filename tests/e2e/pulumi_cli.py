@@ -65,8 +65,8 @@ class PulumiProject:
         self.env["PULUMI_BACKEND_URL"] = f"file://{workdir / '.state'}"
         (workdir / ".state").mkdir()
 
-    def run(self, *args: str, check: bool = True, timeout: float = 600) -> Run:
-        return self.execute(["pulumi", *args, "--non-interactive"], check=check, timeout=timeout)
+    def run(self, *args: str, check: bool = True, timeout: float = 600, env: dict[str, str] | None = None) -> Run:
+        return self.execute(["pulumi", *args, "--non-interactive"], check=check, timeout=timeout, env=env)
 
     def execute(
         self, argv: list[str], check: bool = True, timeout: float = 600, env: dict[str, str] | None = None

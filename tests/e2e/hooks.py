@@ -15,12 +15,11 @@ import datetime
 import json
 import subprocess
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from tests.e2e.background import BackgroundWork
 from tests.e2e.controlplane import KubeApiError, LocalControlPlane
 
 # The label the release hooks' pod templates carry (components/workloads: the value
@@ -41,55 +40,36 @@ class Execution:
         return all(code == 0 for _, _, code, _ in self.containers)
 
 
-class HookRunner:
+class HookRunner(BackgroundWork):
     """Use as a context manager while Argo CD syncs; `executions` lists what ran."""
 
     def __init__(self, control_plane: LocalControlPlane) -> None:
+        super().__init__("the hook runner", KUBECTL_TIMEOUT_SECONDS)
         self._cluster = control_plane
         self._kubectl = control_plane.binaries.path("kubectl")
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._handled: set[str] = set()
-        self._error: BaseException | None = None
         self.executions: list[Execution] = []
 
-    def __enter__(self) -> HookRunner:
-        self._thread = threading.Thread(target=self._loop, name="hook-runner", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        assert self._thread is not None
-        self._thread.join(timeout=KUBECTL_TIMEOUT_SECONDS)
-        if self._error is not None and exc_type is None:
-            raise self._error
-
-    def _loop(self) -> None:
-        try:
-            while not self._stop.wait(0.5):
-                pods = self._cluster.client.list_objects("/api/v1/pods", label_selector=HOOK_LABEL)["items"]
-                for pod in pods:
-                    uid = pod["metadata"]["uid"]
-                    if (
-                        uid not in self._handled
-                        and pod["spec"].get("nodeName")
-                        and pod.get("status", {}).get("phase", "Pending") == "Pending"
-                        and not pod["metadata"].get("deletionTimestamp")
-                    ):
-                        self._handled.add(uid)
-                        try:
-                            self.executions.append(self._run(pod))
-                        except KubeApiError as error:
-                            # A kubelet that cannot start a pod fails it; so does this.
-                            execution = Execution(pod["metadata"]["name"], pod["metadata"]["namespace"])
-                            execution.containers.append(("(start)", [], 1, str(error)))
-                            self.executions.append(execution)
-                            self._report(pod, execution)
-        except BaseException as error:  # re-raised in the test's thread by __exit__
-            self._error = error
+    def _work(self) -> None:
+        while not self._stop.wait(0.5):
+            pods = self._cluster.client.list_objects("/api/v1/pods", label_selector=HOOK_LABEL)["items"]
+            for pod in pods:
+                uid = pod["metadata"]["uid"]
+                if (
+                    uid not in self._handled
+                    and pod["spec"].get("nodeName")
+                    and pod.get("status", {}).get("phase", "Pending") == "Pending"
+                    and not pod["metadata"].get("deletionTimestamp")
+                ):
+                    self._handled.add(uid)
+                    try:
+                        self.executions.append(self._run(pod))
+                    except KubeApiError as error:
+                        # A kubelet that cannot start a pod fails it; so does this.
+                        execution = Execution(pod["metadata"]["name"], pod["metadata"]["namespace"])
+                        execution.containers.append(("(start)", [], 1, str(error)))
+                        self.executions.append(execution)
+                        self._report(pod, execution)
 
     def _token(self, pod: dict[str, Any]) -> str:
         meta = pod["metadata"]

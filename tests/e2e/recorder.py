@@ -8,11 +8,10 @@ could only say it never happened to look at such a moment."""
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
+from tests.e2e.background import BackgroundWork
 from tests.e2e.controlplane import KubeClient, LocalControlPlane, _condition_true
 
 APP_NAME_LABEL = "app.kubernetes.io/name"
@@ -25,64 +24,48 @@ WATCH_SECONDS = 1
 State = dict[str, dict[str, Any]]
 
 
-class Recorder:
+class Recorder(BackgroundWork):
     """Use as a context manager around the change. Afterwards `states` holds the
     collection's state (objects by name) before it and after every event, and `seen`
     the last version of every object that existed meanwhile, deleted ones included."""
 
     def __init__(self, client: KubeClient, path: str, label_selector: str | None = None) -> None:
+        # The current watch ends within WATCH_SECONDS; the client's own timeout bounds a
+        # server that stops answering.
+        super().__init__(f"the watch on {path}", client.timeout + WATCH_SECONDS)
         self._client = client
         self._path = path
         self._selector = label_selector
         self.states: list[State] = []
         self.seen: State = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self._state: State = {}
         self._version = ""
 
-    def __enter__(self) -> Recorder:
+    def __enter__(self) -> Self:
         collection = self._client.list_objects(self._path, self._selector)
-        state = {item["metadata"]["name"]: item for item in collection["items"]}
-        self.states.append(dict(state))
-        self.seen.update(state)
+        self._state = {item["metadata"]["name"]: item for item in collection["items"]}
+        self.states.append(dict(self._state))
+        self.seen.update(self._state)
         self._version = collection["metadata"]["resourceVersion"]
-        self._thread = threading.Thread(target=self._record, args=(state,), name=f"watch {self._path}", daemon=True)
-        self._thread.start()
-        return self
+        return super().__enter__()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        assert self._thread is not None
-        # The current watch ends within WATCH_SECONDS; the client's own timeout bounds a
-        # server that stops answering.
-        self._thread.join(timeout=self._client.timeout + WATCH_SECONDS)
-        if self._thread.is_alive():
-            raise TimeoutError(f"the watch on {self._path} did not end")
-        if self._error is not None and exc_type is None:
-            raise self._error
-
-    def _record(self, state: State) -> None:
-        try:
-            while not self._stop.is_set():
-                for event in self._client.watch(
-                    self._path, self._version, label_selector=self._selector, timeout_seconds=WATCH_SECONDS
-                ):
-                    obj = event["object"]
-                    self._version = obj["metadata"]["resourceVersion"]
-                    if event["type"] == "BOOKMARK":
-                        continue
-                    name = obj["metadata"]["name"]
-                    if event["type"] == "DELETED":
-                        state.pop(name, None)
-                    else:
-                        state[name] = obj
-                    self.seen[name] = obj
-                    self.states.append(dict(state))
-        except BaseException as error:  # re-raised in the test's thread by __exit__
-            self._error = error
+    def _work(self) -> None:
+        state = self._state
+        while not self._stop.is_set():
+            for event in self._client.watch(
+                self._path, self._version, label_selector=self._selector, timeout_seconds=WATCH_SECONDS
+            ):
+                obj = event["object"]
+                self._version = obj["metadata"]["resourceVersion"]
+                if event["type"] == "BOOKMARK":
+                    continue
+                name = obj["metadata"]["name"]
+                if event["type"] == "DELETED":
+                    state.pop(name, None)
+                else:
+                    state[name] = obj
+                self.seen[name] = obj
+                self.states.append(dict(state))
 
 
 # --------------------------------------------------------------------------- common recordings

@@ -244,6 +244,11 @@ class RetryBackoff(ConfigModel):
 
 
 class SyncRetry(ConfigModel):
+    """How often Argo CD retries a failed sync. Keep at least one retry with self-heal
+    and PruneLast: Argo CD (v3.2) ends a sync as soon as its last prune is sent, its
+    immediate self-heal can still see the pruned object and delete it again, and that
+    partial sync fails on "not found" unless it is retried."""
+
     limit: int = Field(default=5, ge=0)
     backoff: RetryBackoff = Field(default_factory=RetryBackoff)
 

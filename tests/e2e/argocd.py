@@ -402,10 +402,13 @@ class LocalArgoCD:
             content_type="application/merge-patch+json",
         )
 
-    def wait_for_sync(self, name: str, revision: str, timeout: float = 180.0) -> dict[str, Any]:
-        """Waits until the Application's last sync operation at `revision` has ended
-        (succeeded or failed) and returns the Application. The caller asserts on the
-        phase: a failed sync is what some scenarios expect."""
+    def wait_for_sync(
+        self, name: str, revision: str, *, ended: tuple[str, ...] = ("Succeeded",), timeout: float = 180.0
+    ) -> dict[str, Any]:
+        """Waits until the Application's last sync operation at `revision` has ended and
+        returns the Application. A sync that ends in a phase other than `ended` (a failed
+        one is what some scenarios expect) fails with the Application's status and the
+        controller's last log lines, as a timeout does."""
 
         def finished() -> dict[str, Any] | None:
             self.check_alive()
@@ -421,9 +424,13 @@ class LocalArgoCD:
         with contextlib.suppress(Exception):
             self.refresh(name)
         try:
-            return self.control_plane.wait_until(f"Application {name} synced at {revision[:8]}", finished, timeout)
+            app = self.control_plane.wait_until(f"Application {name} synced at {revision[:8]}", finished, timeout)
         except TimeoutError as error:
             raise TimeoutError(f"{error}\n{self.describe(name)}") from None
+        phase = app["status"]["operationState"]["phase"]
+        if phase not in ended:
+            raise AssertionError(f"the sync of {name} at {revision[:8]} ended {phase}\n{self.describe(name)}")
+        return app
 
     def describe(self, name: str) -> str:
         """The Application's status and the controller's last log lines, for failures."""

@@ -166,15 +166,7 @@ class GitOps:
         return revision
 
     def synced(self, app: str, revision: str, *, ended: tuple[str, ...] = ("Succeeded",)) -> dict[str, Any]:
-        """Waits until the app's sync at `revision` has ended, in one of the phases
-        `ended`, and returns its Application; any other end fails with the
-        Application's status and Argo CD's last log lines."""
-        name = application(app)
-        result = self.argocd.wait_for_sync(name, revision, timeout=SYNC_TIMEOUT)
-        phase = operation(result)["phase"]
-        if phase not in ended:
-            raise AssertionError(f"the sync of {app} at {revision[:8]} ended {phase}\n{self.argocd.describe(name)}")
-        return result
+        return self.argocd.wait_for_sync(application(app), revision, ended=ended, timeout=SYNC_TIMEOUT)
 
     def get(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
         client = self.control_plane.client
@@ -188,11 +180,6 @@ class GitOps:
 
 def application(app: str) -> str:
     return f"{ENV}-{app}"
-
-
-def operation(app_object: dict[str, Any]) -> dict[str, Any]:
-    state: dict[str, Any] = app_object["status"]["operationState"]
-    return state
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,12 @@ is raised in the test's thread at the end of the block, unless the block raised 
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Self
 
 
-class BackgroundWork:
+class BackgroundWork(ABC):
     def __init__(self, name: str, stop_within_seconds: float) -> None:
         self._name = name
         self._stop_within_seconds = stop_within_seconds
@@ -17,9 +18,9 @@ class BackgroundWork:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
+    @abstractmethod
     def _work(self) -> None:
         """Runs in the thread until `self._stop` is set."""
-        raise NotImplementedError
 
     def _guarded_work(self) -> None:
         try:

@@ -628,3 +628,36 @@ def test_ci_stack_refuses_a_gke_stack_without_application_default_credentials(tm
     # The check asks the plugin exactly what the kubeconfig asks it.
     assert calls.read_text(encoding="utf-8").split() == ["--use_application_default_credentials"]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("command", "skips"), [("preview", "true"), ("up", "false")])
+def test_ci_stack_skips_checkpoints_in_previews_only(command: str, skips: str, tmp_path: Path) -> None:
+    """A preview persists nothing, so it can skip the checkpoints that make Pulumi
+    3.274's previews quadratic; an `up` without them would lose the state of a run that
+    stops halfway. A fake `pulumi` (the cache is empty, so the built CLI is not put
+    first on PATH) records what each call got."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(REPO / "Pulumi.dev.yaml", project / "Pulumi.dev.yaml")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "pulumi-calls"
+    fake = bin_dir / "pulumi"
+    fake.write_text(f'#!/bin/sh\necho "$1 ${{PULUMI_SKIP_CHECKPOINTS-unset}}" >> {calls}\n', encoding="utf-8")
+    fake.chmod(0o755)
+    env = {
+        **{key: value for key, value in os.environ.items() if key != "PULUMI_SKIP_CHECKPOINTS"},
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "DELIVERY_PLATFORM_CACHE": str(tmp_path / "cache"),
+        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
+        "CI_STACK_PLUGINS": "",
+    }
+    subprocess.run(
+        ["bash", str(CI_STACK), command, "dev", str(tmp_path / "out")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert calls.read_text(encoding="utf-8").splitlines() == [f"{command} {skips}"]

@@ -102,16 +102,21 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
+def repo_stack_file(stack: str) -> dict[str, Any]:
+    """This repository's Pulumi.<stack>.yaml, parsed."""
+    document: dict[str, Any] = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    return document
+
+
 def stack_file_config(stack: str) -> dict[str, Any]:
     """The `delivery-platform:` keys of Pulumi.<stack>.yaml, without the prefix; its
     encrypted secrets are left out (runs get PLATFORM_SECRETS instead)."""
-    return platform_settings(yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")))
+    return platform_settings(repo_stack_file(stack))
 
 
 def stack_file_secrets(stack: str) -> list[str]:
     """The secret keys Pulumi.<stack>.yaml carries encrypted."""
-    document = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
-    return [key.split(":", 1)[1] for key, value in document["config"].items() if is_secure(value)]
+    return [key.split(":", 1)[1] for key, value in repo_stack_file(stack)["config"].items() if is_secure(value)]
 
 
 class ProgramRunner:

@@ -16,8 +16,9 @@ from typing import Any
 import yaml
 
 from components.config import PROJECT, StackConfig, validate_stack_config
+from tests.conftest import repo_stack_file
 from tests.e2e.controlplane import LocalControlPlane
-from tests.e2e.pulumi_cli import PulumiProject, Run, repo_stack_file
+from tests.e2e.pulumi_cli import PulumiProject, Run
 
 STACK = "e2e"
 TEST_ENV = "strategies-test"
@@ -114,7 +115,7 @@ def dev_secrets(keys: Sequence[str]) -> tuple[str, dict[str, Any]]:
     """The dev stack's encryption salt and its encrypted values of `keys`: with the dev
     passphrase (toolchain/env.sh) a stack file holding both decrypts them."""
     document = repo_stack_file("dev")
-    settings: dict[str, Any] = document["config"]  # type: ignore[assignment]
+    settings: dict[str, Any] = document["config"]
     return str(document["encryptionsalt"]), {key: settings[f"{PROJECT}:{key}"] for key in keys}
 
 

@@ -98,11 +98,6 @@ class PulumiProject:
         self.run("stack", "init", stack, "--secrets-provider", "passphrase")
 
 
-def repo_stack_file(stack: str) -> dict[str, object]:
-    document: dict[str, object] = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
-    return document
-
-
 def release_tool(args: Sequence[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`python -m components.release ARGS` from this repository, as CI runs it."""
     return subprocess.run(

@@ -21,9 +21,10 @@ import pytest
 
 from components.config import PROJECT, StackConfig, validate_stack_config
 from components.release.stackfile import platform_settings
+from tests.conftest import repo_stack_file
 from tests.e2e.argocd import ArgoCDBinaries
 from tests.e2e.controlplane import LocalControlPlane
-from tests.e2e.pulumi_cli import PulumiProject, repo_stack_file
+from tests.e2e.pulumi_cli import PulumiProject
 
 STACK = "delivery-e2e"
 MISSING_CHARTS = "/nonexistent/delivery-platform-charts"
@@ -41,7 +42,7 @@ def stack_document(kubeconfig: Path) -> dict[str, Any]:
     """The dev stack file (its encrypted passwords included) on the local cluster, with
     chart sources that cannot be found."""
     document = copy.deepcopy(repo_stack_file("dev"))
-    config: dict[str, Any] = document["config"]  # type: ignore[assignment]
+    config: dict[str, Any] = document["config"]
     config[f"{PROJECT}:cluster"] = {"kind": "kubeconfig", "path": str(kubeconfig)}
     for component, chart in (("jenkins", "jenkins"), ("argocd", "argo-cd")):
         section = config[f"{PROJECT}:{component}"]

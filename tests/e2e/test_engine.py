@@ -12,8 +12,9 @@ from typing import Any
 import yaml
 
 from components.config import validate_stack_config
-from tests.conftest import stack_file_config
-from tests.e2e.pulumi_cli import PulumiProject, repo_stack_file
+from components.environment import ENVIRONMENT_LABEL
+from tests.conftest import repo_stack_file, stack_file_config
+from tests.e2e.pulumi_cli import PulumiProject
 
 
 def rendered_objects(workdir: Path) -> list[dict[str, Any]]:
@@ -47,7 +48,7 @@ def test_dev_stack_up_preview_change_destroy(tmp_path: Path) -> None:
     assert by_git
     assert deployed_apps == by_pulumi
     applications = {
-        (o["metadata"]["labels"]["delivery-platform/environment"], o["metadata"]["labels"]["app.kubernetes.io/name"])
+        (o["metadata"]["labels"][ENVIRONMENT_LABEL], o["metadata"]["labels"]["app.kubernetes.io/name"])
         for o in objects
         if o["kind"] == "Application"
     }

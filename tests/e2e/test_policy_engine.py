@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.e2e.pulumi_cli import REPO, PulumiProject, repo_stack_file
+from tests.conftest import repo_stack_file
+from tests.e2e.pulumi_cli import REPO, PulumiProject
 from tests.policies.program.scenarios import REMEDIATED, VIOLATIONS
 
 PACK = str(REPO / "policies")

@@ -21,8 +21,8 @@ import yaml
 
 from components.config import RecreateStrategy, validate_stack_config
 from components.tools.preview_summary import EXIT_GATE_FAILED
-from tests.conftest import stack_file_config
-from tests.e2e.pulumi_cli import REPO, PulumiProject, Run, repo_stack_file
+from tests.conftest import repo_stack_file, stack_file_config
+from tests.e2e.pulumi_cli import REPO, PulumiProject, Run
 from tests.test_preview_summary import count_rows, rows, sections
 
 APPS_KEY = "delivery-platform:apps"
